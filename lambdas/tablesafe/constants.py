@@ -46,3 +46,31 @@ DEFAULT_RATE_LIMITS: Final = {
 JOB_BACKUP: Final = "backup"
 JOB_PRUNE: Final = "prune"
 SCHEDULED_TIME_PLACEHOLDER: Final = "<aws.scheduler.scheduled-time>"
+
+# Metrics (namespace METRICS_NAMESPACE). Backup metrics carry the dimensions Plan and Rule.
+DIM_PLAN: Final = "Plan"
+DIM_RULE: Final = "Rule"
+DIM_DRY_RUN: Final = "DryRun"  # prune metrics: "true" in a dry run, "false" otherwise
+M_BACKUPS_CREATED: Final = "BackupsCreated"
+M_BACKUPS_ALREADY_PRESENT: Final = "BackupsAlreadyPresent"  # the slot's backup existed (retry, re-run)
+M_TABLES_SKIPPED: Final = "TablesSkipped"  # deleted after discovery, table being created/deleted, replica
+M_TABLES_FAILED: Final = "TablesFailed"
+M_UNKNOWN_PLAN_TABLES: Final = "UnknownPlanTables"  # tag value names no configured plan (Plan = invoked plan)
+M_BACKUP_RUNS_SUCCEEDED: Final = "BackupRunsSucceeded"  # 1 per run that finished with no failed table
+M_BACKUP_RUN_DURATION: Final = "BackupRunDuration"  # seconds
+M_REPLICAS_SKIPPED: Final = "GlobalReplicasSkipped"
+M_PITR_DRIFT: Final = "PitrDriftCorrected"
+# Prune metrics carry DryRun, and Plan where they are per plan.
+M_BACKUPS_DELETED: Final = "BackupsDeleted"
+M_BACKUPS_DELETE_FAILED: Final = "BackupsDeleteFailed"
+M_BACKUPS_IN_USE_SKIPPED: Final = "BackupsInUseSkipped"
+M_ORPHANED_BACKUPS: Final = "OrphanedBackups"
+M_PRUNE_TABLES_FAILED: Final = "PruneTablesFailed"
+M_PRUNE_RUN_DURATION: Final = "PruneRunDuration"  # seconds
+M_STORED_BACKUPS: Final = "StoredBackups"  # per Plan, of what the run listed
+M_STORED_BYTES: Final = "StoredBytes"
+M_ESTIMATED_MONTHLY_COST: Final = "EstimatedMonthlyCost"  # USD
+
+# Handlers (module paths inside the code asset).
+BACKUP_HANDLER: Final = "tablesafe.backup_handler.lambda_handler"
+PRUNE_HANDLER: Final = "tablesafe.prune_handler.lambda_handler"

@@ -48,6 +48,8 @@ JOB_PRUNE: Final = "prune"
 SCHEDULED_TIME_PLACEHOLDER: Final = "<aws.scheduler.scheduled-time>"
 
 # Metrics (namespace METRICS_NAMESPACE). Backup metrics carry the dimensions Plan and Rule.
+# Powertools adds "service" (POWERTOOLS_SERVICE_NAME) to every metric: alarms and widgets must name it too.
+DIM_SERVICE: Final = "service"
 DIM_PLAN: Final = "Plan"
 DIM_RULE: Final = "Rule"
 DIM_DRY_RUN: Final = "DryRun"  # prune metrics: "true" in a dry run, "false" otherwise

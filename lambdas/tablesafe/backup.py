@@ -1,0 +1,415 @@
+"""The backup run: one on-demand backup of every table of a plan, exactly once per slot.
+
+Exactly once rests on three things. The backup's name says its slot, and a run first lists what already exists for
+the slot (one account-wide ListBackups since the slot), so a retried, repeated or continued run skips what is done.
+CreateBackup is sent once per attempt and never retried blindly: after an ambiguous answer (5xx, timeout, lost
+connection) the run looks for the backup by name before sending it again. And while a backup of a table is CREATING,
+AWS answers any other CreateBackup of that table with BackupInUseException, which serializes concurrent runs: the run
+that gets it waits, looks again, and finds the other run's backup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from tablesafe.constants import JOB_BACKUP
+from tablesafe.dynamodb import (
+    PAGE_SIZE,
+    AmbiguousResult,
+    Backup,
+    BackupInUse,
+    DynamoDbGateway,
+    GatewayError,
+    ListingIncomplete,
+    TableInUse,
+    TableNotFound,
+    TaggedTable,
+    Throttled,
+)
+from tablesafe.naming import scheduled_name, to_slot
+from tablesafe.observability import logger
+from tablesafe.settings import Settings
+
+MAX_CONTINUATIONS = 50
+LIVE_STATUSES = frozenset({"CREATING", "AVAILABLE"})
+
+
+class EventError(ValueError):
+    """The invocation event is malformed; nothing was done."""
+
+
+class BackupRunFailed(RuntimeError):
+    """Some tables got no backup; raised after every table was tried and the metrics were emitted."""
+
+
+class Outcome(str, Enum):
+    """What happened to one table in a run."""
+
+    CREATED = "created"
+    ALREADY_PRESENT = "already_present"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # BackupInUse or table busy: tried again later in the run
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    """One rule's run for one slot, from a schedule, a manual invoke or a continuation."""
+
+    plan: str
+    rule: str
+    slot: datetime
+    continuation: int = 0
+
+    @classmethod
+    def from_event(cls, event: object, now: datetime) -> BackupRequest:
+        """Validate the event; EventError names the key that is wrong."""
+        if not isinstance(event, Mapping):
+            raise EventError(f"the event must be a JSON object like {{'job': 'backup', ...}}, got {event!r}")
+        job = event.get("job")
+        if job != JOB_BACKUP:
+            raise EventError(f"job={job!r}: the backup function runs the job {JOB_BACKUP!r} only")
+        plan, rule = event.get("plan"), event.get("rule")
+        for key, value in (("plan", plan), ("rule", rule)):
+            if not isinstance(value, str) or not value:
+                raise EventError(f"{key}={value!r}: the event must name the {key} as a non-empty string")
+        scheduled = event.get("scheduledTime")
+        if scheduled is None:
+            moment = now
+        else:
+            moment = _parse_time("scheduledTime", scheduled)
+        continuation = event.get("continuation", 0)
+        if isinstance(continuation, bool) or not isinstance(continuation, int) or continuation < 0:
+            raise EventError(f"continuation={continuation!r}: expected a whole number >= 0")
+        assert isinstance(plan, str) and isinstance(rule, str)
+        return cls(plan=plan, rule=rule, slot=to_slot(moment), continuation=continuation)
+
+    def as_event(self) -> dict[str, Any]:
+        """The event that runs this request again (used for continuations)."""
+        return {
+            "job": JOB_BACKUP,
+            "plan": self.plan,
+            "rule": self.rule,
+            "scheduledTime": self.slot.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "continuation": self.continuation,
+        }
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """One table's result."""
+
+    table: str
+    outcome: Outcome
+    detail: str = ""
+    backup_arn: str = ""
+
+
+@dataclass
+class BackupReport:
+    """What a run did, table by table."""
+
+    plan: str
+    rule: str
+    slot: datetime
+    backup_name: str
+    results: list[TableResult] = field(default_factory=list)
+    unknown_plan: dict[str, str] = field(default_factory=dict)  # table -> tag value
+    handed_over: list[str] = field(default_factory=list)  # left to a continuation
+    duration_seconds: float = 0.0
+
+    def tables(self, outcome: Outcome) -> dict[str, str]:
+        return {r.table: r.detail for r in self.results if r.outcome is outcome}
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return self.tables(Outcome.FAILED)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "rule": self.rule,
+            "slot": self.slot.isoformat(),
+            "backupName": self.backup_name,
+            "created": len(self.tables(Outcome.CREATED)),
+            "alreadyPresent": len(self.tables(Outcome.ALREADY_PRESENT)),
+            "skipped": self.tables(Outcome.SKIPPED),
+            "failed": self.failed,
+            "unknownPlan": self.unknown_plan,
+            "handedOver": len(self.handed_over),
+            "durationSeconds": round(self.duration_seconds, 3),
+        }
+
+
+def run_backup(
+    gateway: DynamoDbGateway,
+    settings: Settings,
+    request: BackupRequest,
+    *,
+    time_left: Callable[[], float] = lambda: float("inf"),
+    continue_run: Callable[[dict[str, Any]], None] | None = None,
+    workers: int = 16,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BackupReport:
+    """Back up every table tagged with the request's plan; see the module docstring for the guarantees."""
+    plan = settings.plans.get(request.plan)
+    if plan is None:
+        raise EventError(f"plan={request.plan!r} is not configured; configured plans: {sorted(settings.plans)}")
+    if plan.rule(request.rule) is None:
+        raise EventError(
+            f"rule={request.rule!r} is not a rule of plan {request.plan!r}; its rules: {[r.name for r in plan.rules]}"
+        )
+    run = _BackupRun(gateway, settings, request, time_left, sleep, workers)
+    report = run.execute()
+    if report.handed_over:
+        if continue_run is None or request.continuation >= MAX_CONTINUATIONS:
+            reason = "no continuation available" if continue_run is None else "continuation limit reached"
+            for table in report.handed_over:
+                report.results.append(TableResult(table, Outcome.FAILED, f"ran out of time ({reason})"))
+            report.handed_over = []
+        else:
+            following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1)
+            try:
+                continue_run(following.as_event())
+            except Exception as error:  # the tables it should have taken over must not vanish silently
+                for table in report.handed_over:
+                    report.results.append(
+                        TableResult(table, Outcome.FAILED, f"could not start a continuation: {error}")
+                    )
+                report.handed_over = []
+                return report
+            logger.info(
+                "run continues in a new invocation",
+                remaining_tables=len(report.handed_over),
+                continuation=following.continuation,
+            )
+    return report
+
+
+class _BackupRun:
+    def __init__(
+        self,
+        gateway: DynamoDbGateway,
+        settings: Settings,
+        request: BackupRequest,
+        time_left: Callable[[], float],
+        sleep: Callable[[float], None],
+        workers: int,
+    ) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.request = request
+        self.time_left = time_left
+        self.sleep = sleep
+        self.workers = workers
+        self.name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
+        self.report = BackupReport(request.plan, request.rule, request.slot, self.name)
+
+    def execute(self) -> BackupReport:
+        started = time.monotonic()
+        targets = self._discover()
+        present = self._slot_backups(None)
+        todo = []
+        for table in targets:
+            if table in present:
+                self._record(
+                    TableResult(table, Outcome.ALREADY_PRESENT, "backup for this slot exists", present[table].arn)
+                )
+            else:
+                todo.append(table)
+        deferred = self._run_pass(todo)
+        self._settle_deferred(deferred)
+        self.report.duration_seconds = time.monotonic() - started
+        return self.report
+
+    def _discover(self) -> list[str]:
+        tables: list[TaggedTable] = self.gateway.find_tagged_tables(self.settings.tag_key)
+        targets = []
+        for table in tables:
+            if table.tag_value == self.request.plan:
+                targets.append(table.name)
+            elif table.tag_value not in self.settings.plans:
+                self.report.unknown_plan[table.name] = table.tag_value
+                logger.error(
+                    "table tagged with an unknown plan; it is not backed up",
+                    table=table.name,
+                    tag_key=self.settings.tag_key,
+                    tag_value=table.tag_value,
+                    configured_plans=sorted(self.settings.plans),
+                )
+        logger.info(
+            "tables discovered",
+            plan=self.request.plan,
+            rule=self.request.rule,
+            tagged=len(tables),
+            targets=len(targets),
+            unknown_plan=len(self.report.unknown_plan),
+            backup_name=self.name,
+        )
+        return targets
+
+    def _slot_backups(self, tables: Iterable[str] | None) -> dict[str, Backup]:
+        """This slot's live backups by table: one account-wide listing, or per table when that is fewer calls."""
+        wanted = None if tables is None else sorted(set(tables))
+        found: list[Backup] = []
+        done = len(self.report.tables(Outcome.CREATED)) + len(self.report.tables(Outcome.ALREADY_PRESENT))
+        expected_pages = 1 + done // PAGE_SIZE
+        if wanted is not None and len(wanted) < expected_pages:
+            for table in wanted:
+                found.extend(self.gateway.list_backups(table_name=table, created_from=self.request.slot))
+        else:
+            found = self.gateway.list_backups(created_from=self.request.slot)
+        return {b.table_name: b for b in found if b.name == self.name and b.status in LIVE_STATUSES}
+
+    def _run_pass(self, tables: list[str]) -> list[str]:
+        """Try each table once (with in-place retries); returns those deferred; stops starting when time is short."""
+        deferred: list[str] = []
+        pending = iter(tables)
+        in_flight: dict[Future[TableResult], str] = {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backup") as pool:
+            while True:
+                while len(in_flight) < self.workers * 2 and self._has_time():
+                    table = next(pending, None)
+                    if table is None:
+                        break
+                    in_flight[pool.submit(self._backup_table, table)] = table
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    del in_flight[future]
+                    if result.outcome is Outcome.DEFERRED:
+                        deferred.append(result.table)
+                    else:
+                        self._record(result)
+        self.report.handed_over.extend(pending)
+        return deferred
+
+    def _settle_deferred(self, deferred: list[str]) -> None:
+        """Tables whose backup was blocked by another in progress: wait, look for ours, try again."""
+        wait_seconds = 2.0
+        for _ in range(8):
+            if not deferred:
+                return
+            if not self._has_time(extra=wait_seconds):
+                self.report.handed_over.extend(deferred)
+                return
+            self.sleep(wait_seconds)
+            wait_seconds = min(wait_seconds * 2, 30.0)
+            try:
+                present = self._slot_backups(deferred)
+            except ListingIncomplete as error:
+                logger.warning("could not check deferred tables; trying again", error=str(error))
+                continue
+            retry = []
+            for table in deferred:
+                if table in present:
+                    self._record(
+                        TableResult(
+                            table,
+                            Outcome.ALREADY_PRESENT,
+                            "another run's backup for this slot completed",
+                            present[table].arn,
+                        )
+                    )
+                else:
+                    retry.append(table)
+            deferred = self._run_pass(retry)
+        for table in deferred:
+            self._record(
+                TableResult(
+                    table,
+                    Outcome.FAILED,
+                    "another backup of this table stayed in progress (BackupInUseException) "
+                    "for the whole run; this slot has no backup",
+                )
+            )
+
+    def _backup_table(self, table: str) -> TableResult:
+        unsure = False  # a CreateBackup may have taken effect: look before sending another
+        last_error: GatewayError | None = None
+        for attempt in range(10):
+            if attempt:
+                self.sleep(min(0.2 * 2**attempt, 10.0))
+            if unsure:
+                try:
+                    found = self._slot_backups([table]).get(table)
+                except ListingIncomplete as error:
+                    last_error = error
+                    continue
+                if found is not None:
+                    return TableResult(table, Outcome.CREATED, "created (answer lost; found by name)", found.arn)
+                unsure = False
+            try:
+                backup = self.gateway.create_backup(table, self.name)
+            except Throttled as error:
+                last_error = error
+            except AmbiguousResult as error:
+                last_error, unsure = error, True
+            except BackupInUse as error:
+                return TableResult(table, Outcome.DEFERRED, error.message)
+            except TableNotFound:
+                return TableResult(table, Outcome.SKIPPED, "table no longer exists (deleted after discovery)")
+            except TableInUse as error:
+                return self._table_busy(table, error)
+            except GatewayError as error:
+                return TableResult(table, Outcome.FAILED, f"{error.code}: {error.message}{self._status_note(table)}")
+            else:
+                return TableResult(table, Outcome.CREATED, "created", backup.arn)
+        return TableResult(table, Outcome.FAILED, f"gave up after 10 attempts: {last_error}")
+
+    def _table_busy(self, table: str, error: GatewayError) -> TableResult:
+        try:
+            status = self.gateway.describe_table(table).status
+        except TableNotFound:
+            return TableResult(table, Outcome.SKIPPED, "table no longer exists (deleted after discovery)")
+        except GatewayError:
+            status = "UNKNOWN"
+        if status == "DELETING":
+            return TableResult(table, Outcome.SKIPPED, "table is being deleted")
+        if status in ("CREATING", "UPDATING"):
+            return TableResult(table, Outcome.DEFERRED, f"table is {status}")
+        return TableResult(table, Outcome.FAILED, f"{error.code}: {error.message} (table status {status})")
+
+    def _status_note(self, table: str) -> str:
+        try:
+            status = self.gateway.describe_table(table).status
+        except GatewayError:
+            return ""
+        return "" if status == "ACTIVE" else f" (table status {status})"
+
+    def _has_time(self, extra: float = 0.0) -> bool:
+        return self.time_left() > self.settings.time_reserve_seconds + extra
+
+    def _record(self, result: TableResult) -> None:
+        self.report.results.append(result)
+        fields = {
+            "table": result.table,
+            "outcome": result.outcome.value,
+            "detail": result.detail,
+            "backup_name": self.name,
+            "backup_arn": result.backup_arn,
+        }
+        if result.outcome is Outcome.FAILED:
+            logger.error("table backup failed", **fields)
+        elif result.outcome is Outcome.SKIPPED:
+            logger.warning("table skipped", **fields)
+        else:
+            logger.info("table backed up", **fields)
+
+
+def _parse_time(key: str, value: object) -> datetime:
+    if not isinstance(value, str):
+        raise EventError(f"{key}={value!r}: expected an ISO 8601 time such as 2026-11-27T03:00:00Z")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise EventError(f"{key}={value!r}: expected an ISO 8601 time such as 2026-11-27T03:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,67 @@
+"""Backup function entry point: event -> settings -> run_backup -> metrics; raises when a table failed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tablesafe.backup import BackupReport, BackupRequest, BackupRunFailed, Outcome, run_backup
+from tablesafe.constants import (
+    DIM_PLAN,
+    DIM_RULE,
+    M_BACKUP_RUN_DURATION,
+    M_BACKUP_RUNS_SUCCEEDED,
+    M_BACKUPS_ALREADY_PRESENT,
+    M_BACKUPS_CREATED,
+    M_TABLES_FAILED,
+    M_TABLES_SKIPPED,
+    M_UNKNOWN_PLAN_TABLES,
+)
+from tablesafe.continuation import LambdaContinuation
+from tablesafe.dynamodb import DynamoDbGateway
+from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
+from tablesafe.settings import Settings
+
+
+@cache
+def _dependencies() -> tuple[Settings, DynamoDbGateway]:
+    settings = Settings.from_env()  # validated once per cold start; the error names the variable
+    return settings, DynamoDbGateway(rate_limits=settings.rate_limits)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings, gateway = _dependencies()
+    request = BackupRequest.from_event(event, now=datetime.now(UTC))
+    report = run_backup(
+        gateway,
+        settings,
+        request,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        continue_run=LambdaContinuation(context.invoked_function_arn),
+    )
+    _emit(report)
+    if report.failed:
+        raise BackupRunFailed(f"{len(report.failed)} table(s) got no backup: {', '.join(sorted(report.failed))}")
+    return report.as_dict()
+
+
+def _emit(report: BackupReport) -> None:
+    logger.info("backup run finished", **report.as_dict())
+    finished = not report.failed and not report.handed_over
+    put_metrics(
+        {DIM_PLAN: report.plan, DIM_RULE: report.rule},
+        {
+            M_BACKUPS_CREATED: (len(report.tables(Outcome.CREATED)), COUNT),
+            M_BACKUPS_ALREADY_PRESENT: (len(report.tables(Outcome.ALREADY_PRESENT)), COUNT),
+            M_TABLES_SKIPPED: (len(report.tables(Outcome.SKIPPED)), COUNT),
+            M_TABLES_FAILED: (len(report.failed), COUNT),
+            M_UNKNOWN_PLAN_TABLES: (len(report.unknown_plan), COUNT),
+            M_BACKUP_RUNS_SUCCEEDED: (1 if finished else 0, COUNT),
+            M_BACKUP_RUN_DURATION: (report.duration_seconds, SECONDS),
+        },
+    )

@@ -1,0 +1,353 @@
+"""The gateway: the only module that calls boto3 for DynamoDB backups and the tagging API.
+
+It returns plain dataclasses and turns AWS error codes into decisions the use cases act on. Every call waits its
+turn on a per-operation rate limiter set to AWS's documented per-account limits, and idempotent calls are retried by
+botocore's standard retry mode. CreateBackup is the exception: it is sent once per call, because a retry after a
+lost response could create a second backup; the use case decides what to do with each outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tablesafe.constants import DEFAULT_RATE_LIMITS, ENV_RATE_LIMITS
+
+PAGE_SIZE = 100  # ListBackups and GetResources return at most 100 items a page
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "LimitExceededException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+    }
+)
+TABLE_NOT_FOUND_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
+TABLE_IN_USE_CODES = frozenset({"TableInUseException", "ResourceInUseException"})
+
+
+class GatewayError(Exception):
+    """An AWS call failed; `code` is AWS's error code (or the botocore exception's name)."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        self.operation = operation
+        self.code = code
+        self.message = message
+        super().__init__(f"{operation} failed: {code}: {message}")
+
+
+class Throttled(GatewayError):
+    """AWS refused the call for rate or concurrency; it had no effect and may be sent again after a pause."""
+
+
+class AmbiguousResult(GatewayError):
+    """The call may or may not have taken effect (5xx, timeout, connection lost): look before sending it again."""
+
+
+class BackupInUse(GatewayError):
+    """BackupInUseException: a backup of this table is being created, or this backup is being created or deleted."""
+
+
+class TableNotFound(GatewayError):
+    """The table does not exist (any more)."""
+
+
+class TableInUse(GatewayError):
+    """The table is being created, updated or deleted."""
+
+
+class ListingIncomplete(GatewayError):
+    """A listing stopped part-way after retries: what was seen is not the whole picture."""
+
+
+@dataclass(frozen=True)
+class TaggedTable:
+    """A table found through the tagging API, with the value of the opt-in tag."""
+
+    name: str
+    arn: str
+    tag_value: str
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One backup as ListBackups or CreateBackup describes it."""
+
+    arn: str
+    name: str
+    table_name: str
+    created: datetime
+    status: str  # CREATING | AVAILABLE | DELETED
+    backup_type: str  # USER | SYSTEM | AWS_BACKUP
+    size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class TableState:
+    """What DescribeTable says about a table that matters for backups."""
+
+    name: str
+    status: str
+    replica_regions: tuple[str, ...] = ()
+
+
+class DeleteOutcome(Enum):
+    """What happened to a DeleteBackup."""
+
+    DELETED = "deleted"
+    ALREADY_GONE = "already_gone"  # BackupNotFoundException: deleted before (or by our own lost-response retry)
+    IN_USE = "in_use"  # BackupInUseException: still being created or deleted; try again next run
+
+
+class RateLimiter:
+    """Spaces calls evenly at `rate` per second across threads (no bursts, so AWS's own bucket never empties)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be > 0, got {rate}")
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            start = max(self._next, now)
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def rate_limits_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, float]:
+    """AWS's documented limits, overridden by TABLESAFE_RATE_LIMITS (a JSON object of operation -> calls/s)."""
+    limits = dict(DEFAULT_RATE_LIMITS)
+    raw = environ.get(ENV_RATE_LIMITS, "").strip()
+    if not raw:
+        return limits
+    try:
+        overrides = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{ENV_RATE_LIMITS}: {raw!r} is not JSON ({error})") from None
+    if not isinstance(overrides, dict):
+        raise ValueError(f"{ENV_RATE_LIMITS}: {raw!r} must be a JSON object of operation -> calls per second")
+    for operation, rate in overrides.items():
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
+            raise ValueError(f"{ENV_RATE_LIMITS}: {operation}={rate!r} must be a number > 0")
+        limits[operation] = float(rate)
+    return limits
+
+
+class DynamoDbGateway:
+    """Backups, tables and tags of one region, as plain dataclasses."""
+
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        *,
+        rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
+        max_attempts: int = 8,
+        max_connections: int = 32,
+        region_name: str | None = None,
+    ) -> None:
+        session = session or boto3.Session()
+        common: dict[str, Any] = {
+            "max_pool_connections": max_connections,
+            "connect_timeout": 5,
+            "read_timeout": 30,
+            "user_agent_extra": "tablesafe",
+        }
+        retrying = Config(retries={"mode": "standard", "max_attempts": max_attempts}, **common)
+        once = Config(retries={"mode": "standard", "total_max_attempts": 1}, **common)
+        self._dynamodb = session.client("dynamodb", config=retrying, region_name=region_name)
+        self._create_client = session.client("dynamodb", config=once, region_name=region_name)
+        self._tagging = session.client("resourcegroupstaggingapi", config=retrying, region_name=region_name)
+        self.region = self._dynamodb.meta.region_name
+        self._limiters = {operation: RateLimiter(rate) for operation, rate in rate_limits.items()}
+        for client in (self._dynamodb, self._create_client, self._tagging):
+            client.meta.events.register("before-send", self._wait_turn)
+
+    @classmethod
+    def from_env(cls) -> DynamoDbGateway:
+        """The gateway for the Lambda's region, rate limits from the environment."""
+        return cls(rate_limits=rate_limits_from_env())
+
+    def _wait_turn(self, request: Any, **_: Any) -> None:
+        # before-send fires for every HTTP attempt, botocore's retries included, so retries respect the limit too.
+        target = request.headers.get("X-Amz-Target", b"")
+        operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
+        limiter = self._limiters.get(operation)
+        if limiter is not None:
+            limiter.acquire()
+
+    # -- discovery -------------------------------------------------------------------------------------------------
+
+    def find_tagged_tables(self, tag_key: str) -> list[TaggedTable]:
+        """Every table of the region carrying `tag_key`, whatever its value (GetResources, all pages)."""
+        tables: list[TaggedTable] = []
+        token = ""
+        while True:
+            page = self._call(
+                self._tagging.get_resources,
+                "GetResources",
+                ResourceTypeFilters=["dynamodb:table"],
+                TagFilters=[{"Key": tag_key}],
+                ResourcesPerPage=PAGE_SIZE,
+                PaginationToken=token,
+            )
+            for mapping in page.get("ResourceTagMappingList", []):
+                arn = mapping.get("ResourceARN", "")
+                name = arn.partition(":table/")[2]
+                if not name or "/" in name:  # not a table (an index or stream ARN would hold a further '/')
+                    continue
+                tags = {t.get("Key"): t.get("Value", "") for t in mapping.get("Tags", [])}
+                tables.append(TaggedTable(name=name, arn=arn, tag_value=tags.get(tag_key, "")))
+            token = page.get("PaginationToken") or ""
+            if not token:
+                return sorted(tables, key=lambda t: t.name)
+
+    # -- backups ---------------------------------------------------------------------------------------------------
+
+    def create_backup(self, table_name: str, backup_name: str) -> Backup:
+        """Send CreateBackup exactly once; raises Throttled, AmbiguousResult, BackupInUse, TableNotFound, ..."""
+        response = self._call(
+            self._create_client.create_backup, "CreateBackup", TableName=table_name, BackupName=backup_name
+        )
+        details = response.get("BackupDetails", {})
+        return Backup(
+            arn=details.get("BackupArn", ""),
+            name=details.get("BackupName", backup_name),
+            table_name=table_name,
+            created=_as_datetime(details.get("BackupCreationDateTime")),
+            status=details.get("BackupStatus", "CREATING"),
+            backup_type=details.get("BackupType", "USER"),
+            size_bytes=details.get("BackupSizeBytes"),
+        )
+
+    def list_backups(
+        self,
+        *,
+        table_name: str | None = None,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        backup_type: str = "USER",
+    ) -> list[Backup]:
+        """All backups in [created_from, created_before), every page; ListingIncomplete if any page failed."""
+        return list(
+            self.iter_backups(
+                table_name=table_name, created_from=created_from, created_before=created_before, backup_type=backup_type
+            )
+        )
+
+    def iter_backups(
+        self,
+        *,
+        table_name: str | None = None,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
+        backup_type: str = "USER",
+    ) -> Iterator[Backup]:
+        """Like list_backups, page by page."""
+        params: dict[str, Any] = {"BackupType": backup_type, "Limit": PAGE_SIZE}
+        if table_name is not None:
+            params["TableName"] = table_name
+        if created_from is not None:
+            params["TimeRangeLowerBound"] = created_from
+        if created_before is not None:
+            params["TimeRangeUpperBound"] = created_before
+        seen = 0
+        while True:
+            try:
+                page = self._call(self._dynamodb.list_backups, "ListBackups", **params)
+            except GatewayError as error:
+                raise ListingIncomplete(
+                    "ListBackups", error.code, f"stopped after {seen} backups: {error.message}"
+                ) from error
+            for summary in page.get("BackupSummaries", []):
+                seen += 1
+                yield _backup_from_summary(summary)
+            last = page.get("LastEvaluatedBackupArn")
+            if not last:
+                return
+            params["ExclusiveStartBackupArn"] = last
+
+    def delete_backup(self, backup_arn: str) -> DeleteOutcome:
+        """DeleteBackup; already gone and in use are outcomes, anything else raises."""
+        try:
+            self._call(self._dynamodb.delete_backup, "DeleteBackup", BackupArn=backup_arn)
+        except GatewayError as error:
+            if error.code == "BackupNotFoundException":
+                return DeleteOutcome.ALREADY_GONE
+            if isinstance(error, BackupInUse):
+                return DeleteOutcome.IN_USE
+            raise
+        return DeleteOutcome.DELETED
+
+    # -- tables ----------------------------------------------------------------------------------------------------
+
+    def describe_table(self, table_name: str) -> TableState:
+        """Status and global-table replica regions of a table."""
+        table = self._call(self._dynamodb.describe_table, "DescribeTable", TableName=table_name).get("Table", {})
+        replicas = tuple(sorted(r["RegionName"] for r in table.get("Replicas", []) if r.get("RegionName")))
+        return TableState(name=table_name, status=table.get("TableStatus", "UNKNOWN"), replica_regions=replicas)
+
+    # -- plumbing --------------------------------------------------------------------------------------------------
+
+    def _call(self, method: Callable[..., dict[str, Any]], operation: str, **params: Any) -> dict[str, Any]:
+        try:
+            return method(**params)
+        except ClientError as error:
+            raise _classify(operation, error) from error
+        except BotoCoreError as error:
+            # Connection reset, read timeout, endpoint unreachable: whether the call took effect is unknown.
+            raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
+
+
+def _classify(operation: str, error: ClientError) -> GatewayError:
+    code = error.response.get("Error", {}).get("Code", "Unknown")
+    message = error.response.get("Error", {}).get("Message", "")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in THROTTLING_CODES:
+        return Throttled(operation, code, message)
+    if code == "BackupInUseException":
+        return BackupInUse(operation, code, message)
+    if code in TABLE_NOT_FOUND_CODES:
+        return TableNotFound(operation, code, message)
+    if code in TABLE_IN_USE_CODES:
+        return TableInUse(operation, code, message)
+    if status >= 500 or code in ("InternalServerError", "ServiceUnavailable", "InternalFailure"):
+        return AmbiguousResult(operation, code, message)
+    return GatewayError(operation, code, message)
+
+
+def _backup_from_summary(summary: Mapping[str, Any]) -> Backup:
+    return Backup(
+        arn=summary.get("BackupArn", ""),
+        name=summary.get("BackupName", ""),
+        table_name=summary.get("TableName", ""),
+        created=_as_datetime(summary.get("BackupCreationDateTime")),
+        status=summary.get("BackupStatus", "UNKNOWN"),
+        backup_type=summary.get("BackupType", "USER"),
+        size_bytes=summary.get("BackupSizeBytes"),
+    )
+
+
+def _as_datetime(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.now(UTC)

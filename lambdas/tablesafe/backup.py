@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from tablesafe.constants import JOB_BACKUP
@@ -48,7 +48,7 @@ class BackupRunFailed(RuntimeError):
     """Some tables got no backup; raised after every table was tried and the metrics were emitted."""
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What happened to one table in a run."""
 
     CREATED = "created"
@@ -80,10 +80,7 @@ class BackupRequest:
             if not isinstance(value, str) or not value:
                 raise EventError(f"{key}={value!r}: the event must name the {key} as a non-empty string")
         scheduled = event.get("scheduledTime")
-        if scheduled is None:
-            moment = now
-        else:
-            moment = _parse_time("scheduledTime", scheduled)
+        moment = now if scheduled is None else _parse_time("scheduledTime", scheduled)
         continuation = event.get("continuation", 0)
         if isinstance(continuation, bool) or not isinstance(continuation, int) or continuation < 0:
             raise EventError(f"continuation={continuation!r}: expected a whole number >= 0")

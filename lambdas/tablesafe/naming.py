@@ -17,10 +17,13 @@ from datetime import UTC, datetime
 
 SLOT_FORMAT = "%Y%m%dT%H%MZ"
 MANUAL_FORMAT = "%Y%m%dT%H%M%SZ"
-PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# \Z, not $: `$` also matches before a trailing newline, and `[0-9]`, not \d, which takes any Unicode digit.
+PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 _PART = r"[A-Za-z0-9_-]{1,64}"
-_SCHEDULED = re.compile(rf"^(?P<prefix>{_PART})\.(?P<plan>{_PART})\.(?P<rule>{_PART})\.(?P<slot>\d{{8}}T\d{{4}}Z)$")
-_MANUAL = re.compile(rf"^(?P<prefix>{_PART})\.manual\.(?P<time>\d{{8}}T\d{{6}}Z)$")
+_SCHEDULED = re.compile(
+    rf"^(?P<prefix>{_PART})\.(?P<plan>{_PART})\.(?P<rule>{_PART})\.(?P<slot>[0-9]{{8}}T[0-9]{{4}}Z)\Z"
+)
+_MANUAL = re.compile(rf"^(?P<prefix>{_PART})\.manual\.(?P<time>[0-9]{{8}}T[0-9]{{6}}Z)\Z")
 MIN_NAME_LENGTH = 3
 MAX_NAME_LENGTH = 255
 
@@ -44,8 +47,8 @@ def to_slot(moment: datetime) -> datetime:
 
 def scheduled_name(prefix: str, plan: str, rule: str, slot: datetime) -> str:
     """The name of the backup a rule takes in a slot."""
-    name = f"{prefix}.{plan}.{rule}.{to_slot(slot).strftime(SLOT_FORMAT)}"
-    if not _SCHEDULED.match(name):
+    name = f"{prefix}.{plan}.{rule}.{_stamp(to_slot(slot), seconds=False)}"
+    if not PREFIX_PATTERN.match(prefix) or not _SCHEDULED.match(name):
         raise ValueError(f"cannot name a backup from prefix={prefix!r}, plan={plan!r}, rule={rule!r}")
     return name
 
@@ -54,7 +57,17 @@ def manual_name(prefix: str, moment: datetime) -> str:
     """The name of an on-demand backup that belongs to no rule (never pruned)."""
     if not PREFIX_PATTERN.match(prefix):
         raise ValueError(f"backup name prefix {prefix!r} must be 1-32 letters, digits, '_' or '-'")
-    return f"{prefix}.manual.{moment.astimezone(UTC).strftime(MANUAL_FORMAT)}"
+    if moment.tzinfo is None:
+        # astimezone() would silently take a naive time as the machine's local time.
+        raise ValueError(f"backup time {moment.isoformat()} has no time zone")
+    return f"{prefix}.manual.{_stamp(moment.astimezone(UTC), seconds=True)}"
+
+
+def _stamp(moment: datetime, *, seconds: bool) -> str:
+    """SLOT_FORMAT or MANUAL_FORMAT, always zero-padded (strftime's %Y is not below year 1000 on Linux)."""
+    m = moment
+    stamp = f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}"
+    return f"{stamp}{m.second:02d}Z" if seconds else f"{stamp}Z"
 
 
 def parse_scheduled(name: str, prefix: str) -> ScheduledName | None:

@@ -15,7 +15,7 @@ from typing import Any
 from tablesafe.schedule_expr import ScheduleExpression, parse_schedule
 
 PLANS_KEY = "tablesafe:plans"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+\Z")  # \Z: `$` would also accept a trailing newline
 MAX_NAME_LENGTH = 64
 RULE_KEYS = frozenset({"name", "schedule", "retentionDays", "minKeep", "timezone"})
 PLAN_OBJECT_KEYS = frozenset({"rules", "pitr"})
@@ -104,14 +104,14 @@ def parse_plans(
     return plans
 
 
-def _parse_plan(
-    key: str, name: str, body: object, check_timezone: Callable[[str], bool] | None
-) -> Plan:
+def _parse_plan(key: str, name: str, body: object, check_timezone: Callable[[str], bool] | None) -> Plan:
     pitr: Pitr | None = None
     if isinstance(body, Mapping):
         unknown = sorted(set(body) - PLAN_OBJECT_KEYS)
         if unknown:
-            raise ConfigError(f"{key}.{unknown[0]}", body[unknown[0]], f"a plan object has only {sorted(PLAN_OBJECT_KEYS)}")
+            raise ConfigError(
+                f"{key}.{unknown[0]}", body[unknown[0]], f"a plan object has only {sorted(PLAN_OBJECT_KEYS)}"
+            )
         if "pitr" in body:
             pitr = _parse_pitr(f"{key}.pitr", body["pitr"])
         rules_raw = body.get("rules")
@@ -169,9 +169,7 @@ def _parse_pitr(key: str, raw: object) -> Pitr:
 
 def _check_name(key: str, value: object, what: str) -> None:
     if not isinstance(value, str) or not NAME_PATTERN.match(value) or len(value) > MAX_NAME_LENGTH:
-        raise ConfigError(
-            key, value, f"a {what} is 1-{MAX_NAME_LENGTH} characters of letters, digits, '_' and '-'"
-        )
+        raise ConfigError(key, value, f"a {what} is 1-{MAX_NAME_LENGTH} characters of letters, digits, '_' and '-'")
 
 
 def _positive_int(key: str, value: object) -> int:

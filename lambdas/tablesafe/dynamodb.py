@@ -115,11 +115,14 @@ class DeleteOutcome(Enum):
 class RateLimiter:
     """Spaces calls evenly at `rate` per second across threads (no bursts, so AWS's own bucket never empties)."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be > 0, got {rate}")
         self._interval = 1.0 / rate
         self._clock = clock
+        self._sleep = sleep
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -129,7 +132,7 @@ class RateLimiter:
             start = max(self._next, now)
             self._next = start + self._interval
         if start > now:
-            time.sleep(start - now)
+            self._sleep(start - now)
 
 
 def rate_limits_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, float]:
@@ -346,6 +349,7 @@ def _backup_from_summary(summary: Mapping[str, Any]) -> Backup:
 
 
 def _as_datetime(value: object) -> datetime:
+    # A missing creation time reads as "now": the backup then looks new, so pruning keeps it (the safe side).
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float):

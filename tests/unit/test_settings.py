@@ -1,0 +1,49 @@
+"""Settings fail fast at cold start and name the variable that is wrong."""
+
+import json
+
+import pytest
+
+from tablesafe.constants import DEFAULT_PLANS
+from tablesafe.settings import Settings, SettingsError
+
+GOOD = {
+    "TABLESAFE_TAG_KEY": "backup-plan",
+    "TABLESAFE_PLANS": json.dumps(DEFAULT_PLANS),
+    "TABLESAFE_BACKUP_NAME_PREFIX": "tablesafe",
+}
+
+
+def test_the_stack_environment_gives_settings():
+    settings = Settings.from_env({**GOOD, "TABLESAFE_DRY_RUN": "true", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH": "0.12"})
+    assert settings.tag_key == "backup-plan"
+    assert settings.plans["daily"].rule("daily").retention_days == 35
+    assert settings.dry_run is True
+    assert settings.storage_price_per_gb_month == 0.12
+    assert settings.rate_limits["CreateBackup"] == 50
+
+
+@pytest.mark.parametrize("missing", sorted(GOOD))
+def test_a_missing_variable_is_named(missing):
+    env = {k: v for k, v in GOOD.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("TABLESAFE_PLANS", "{not json", "TABLESAFE_PLANS"),
+        ("TABLESAFE_PLANS", json.dumps({"daily": [{"name": "d", "schedule": "cron(0 3 * * ? *)"}]}), "minKeep"),
+        ("TABLESAFE_BACKUP_NAME_PREFIX", "has.dot", "TABLESAFE_BACKUP_NAME_PREFIX"),
+        ("TABLESAFE_DRY_RUN", "yes", "TABLESAFE_DRY_RUN"),
+        ("TABLESAFE_STORAGE_PRICE_PER_GB_MONTH", "cheap", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"),
+        ("TABLESAFE_STORAGE_PRICE_PER_GB_MONTH", "-1", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"),
+        ("TABLESAFE_GLOBAL_TABLES", "some-regions", "TABLESAFE_GLOBAL_TABLES"),
+        ("TABLESAFE_RATE_LIMITS", '{"CreateBackup": -5}', "TABLESAFE_RATE_LIMITS"),
+        ("TABLESAFE_TIME_RESERVE_SECONDS", "soon", "TABLESAFE_TIME_RESERVE_SECONDS"),
+    ],
+)
+def test_a_wrong_value_is_named(name, value, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env({**GOOD, name: value})

@@ -1,0 +1,29 @@
+"""tablesafe's infrastructure: the CDK context -> validated configuration -> one stack per region."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from infra.config import TablesafeConfig, load_config
+from infra.stack import TablesafeStack
+
+
+def build_app(app: App | None = None, environ: Mapping[str, str] = os.environ) -> tuple[App, TablesafeConfig]:
+    """Validate the app's context, then add one cdk-nag-checked stack per region.
+
+    A wrong value raises tablesafe.plans.ConfigError before any stack exists, so nothing partial is synthesized.
+    Example: ``app, _ = build_app(); app.synth()``.
+    """
+    # No AWS::CDK::Metadata resource, whoever runs the app (the CLI is told the same by cdk.json).
+    app = app if app is not None else App(analytics_reporting=False)
+    config = load_config(app.node.get_all_context(), environ)
+    for region in config.regions:
+        TablesafeStack(app, region, config=config)
+    # cdk-nag 3 is a policy-validation plugin: an unacknowledged finding fails synthesis. Acknowledgments (each with
+    # its reason, next to the resource in code) are also written into the template's metadata, for review.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True))
+    return app, config

@@ -1,0 +1,125 @@
+"""The functions' code asset, bundled without Docker: our package plus Powertools from this interpreter.
+
+Copying the installed distributions (rather than resolving them again) makes the Lambda run the very
+Powertools version the tests ran against. Every dependency is pure Python, so files installed for the local
+Python work on the Lambda's Python 3.13 on arm64; boto3 comes with the Lambda runtime.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = ROOT / "lambdas" / "tablesafe"
+# What the functions import besides our own package; aws-lambda-powertools needs the other two at run time.
+DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing_extensions")
+# Never shipped: byte code (the runtime compiles its own), install records listing files we leave out,
+# and direct_url.json, which would put this machine's paths into the asset.
+_SKIPPED_PARTS = frozenset({"__pycache__"})
+_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
+_SKIPPED_NAMES = frozenset({"RECORD", "direct_url.json"})
+EXCLUDE = ["**/__pycache__", "**/*.pyc"]
+
+
+class BundlingError(RuntimeError):
+    """The code asset cannot be built; the message says what to install."""
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    """One file of the asset: where it comes from and where it goes (relative, POSIX)."""
+
+    source: Path
+    target: PurePosixPath
+
+
+def package_files(package_dir: Path = PACKAGE_DIR) -> list[AssetFile]:
+    """Our package's source files, under tablesafe/."""
+    if not (package_dir / "__init__.py").is_file():
+        raise BundlingError(f"the Lambda package is missing: {package_dir}/__init__.py")
+    files = []
+    for path in sorted(package_dir.rglob("*")):
+        relative = PurePosixPath(package_dir.name, *path.relative_to(package_dir).parts)
+        if path.is_file() and _shipped(relative):
+            files.append(AssetFile(path, relative))
+    return files
+
+
+def distribution_files(name: str) -> list[AssetFile]:
+    """The installed files of one distribution, as they sit in site-packages."""
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise BundlingError(
+            f"{name} is not installed in {sys.executable}; the functions ship the installed copy. "
+            "Run `make setup` (it installs requirements.txt) and synthesize again."
+        ) from None
+    files = []
+    for entry in sorted(dist.files or [], key=str):
+        target = PurePosixPath(*entry.parts)
+        # Scripts installed outside site-packages (../../bin/...) are not importable code.
+        if ".." in target.parts or not _shipped(target):
+            continue
+        source = Path(str(dist.locate_file(entry)))
+        if source.is_file():
+            files.append(AssetFile(source, target))
+    if not files:
+        raise BundlingError(f"{name} is installed in {sys.executable} but lists no files to ship")
+    return files
+
+
+def asset_files() -> list[AssetFile]:
+    """Everything the code asset holds, in a stable order."""
+    files = package_files()
+    for name in DISTRIBUTIONS:
+        files.extend(distribution_files(name))
+    return files
+
+
+def _shipped(path: PurePosixPath) -> bool:
+    return (
+        not _SKIPPED_PARTS.intersection(path.parts)
+        and path.suffix not in _SKIPPED_SUFFIXES
+        and path.name not in _SKIPPED_NAMES
+    )
+
+
+@jsii.implements(ILocalBundling)
+class LocalBundling:
+    """Copies the asset's files into CDK's output directory; Docker is never needed."""
+
+    def __init__(self, files: list[AssetFile]) -> None:
+        self._files = files
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        out = Path(output_dir)
+        for item in self._files:
+            target = out.joinpath(*item.target.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(item.source, target)
+            target.chmod(0o644)  # readable by the Lambda runtime's user whatever the local umask
+        return True
+
+
+def code_asset() -> lambda_.Code:
+    """The one code asset both functions run; its hash is the hash of the bundled files (deterministic)."""
+    # Resolved now, in Python, so a missing distribution fails synth with our message, not inside jsii.
+    files = asset_files()
+    return lambda_.Code.from_asset(
+        str(PACKAGE_DIR),
+        asset_hash_type=AssetHashType.OUTPUT,
+        exclude=EXCLUDE,
+        bundling=BundlingOptions(
+            # Never pulled: local bundling always succeeds or raises. CDK requires an image regardless.
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+            local=LocalBundling(files),
+        ),
+    )

@@ -9,16 +9,21 @@ two consecutive runs, in UTC) sizes the "no recent backup" alarm and the CLI's s
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE = re.compile(r"^rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name}
 _DAYS = {name.upper(): i for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
-_HORIZON_YEARS = 4
+_YEARS = frozenset(range(1970, 2200))
+# From 1901 to 2099 the calendar (weekdays and leap days) repeats every 28 years, so one cycle holds every gap an
+# expression without a year restriction can have; the year it starts in does not matter.
+_CYCLE_START = date(2001, 1, 1)
+_CYCLE_END = date(2029, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,11 @@ def parse_schedule(expression: str) -> ScheduleExpression:
             raise ValueError("a rate value must be at least 1")
         if (value == 1) != (not unit.endswith("s")):
             raise ValueError("use a singular unit for a rate of 1 and a plural unit otherwise, e.g. rate(1 day)")
-        return ScheduleExpression(text, timedelta(seconds=value * _UNIT_SECONDS[unit.rstrip("s")]))
+        try:
+            interval = timedelta(seconds=value * _UNIT_SECONDS[unit.rstrip("s")])
+        except OverflowError:
+            raise ValueError(f"a rate of {value} {unit} is too large") from None
+        return ScheduleExpression(text, interval)
     cron = _CRON.match(text)
     if not cron:
         raise ValueError("expected cron(minutes hours day-of-month month day-of-week year) or rate(N unit)")
@@ -57,73 +66,83 @@ class _Cron:
         self.hours = _values(hours, 0, 23, {}, "hours")
         self.months = _values(months, 1, 12, _MONTHS, "month")
         self.years = _values(years, 1970, 2199, {}, "year")
+        if dow == "L":  # AWS: L alone in day-of-week is the last day of the week
+            dow = "SAT"
+        # Only L and W are special in day-of-month, L and # in day-of-week ("WED" is a plain day name).
+        dom_special = dom != "?" and any(c in dom for c in "LW")
+        dow_special = dow != "?" and any(c in dow for c in "L#")
         self.dom = dom
         self.dow = dow
-        self._dom_values = None if dom == "?" or _special(dom) else _values(dom, 1, 31, {}, "day-of-month")
-        self._dow_values = None if dow == "?" or _special(dow) else _values(dow, 1, 7, _DAYS, "day-of-week")
-        if dom != "?" and _special(dom):
+        self._dom_values = None if dom == "?" or dom_special else _values(dom, 1, 31, {}, "day-of-month")
+        self._dow_values = None if dow == "?" or dow_special else _values(dow, 1, 7, _DAYS, "day-of-week")
+        if dom_special:
             _check_dom_special(dom)
-        if dow != "?" and _special(dow):
+        if dow_special:
             _check_dow_special(dow)
 
-    def matches(self, day: date) -> bool:
-        if day.month not in self.months or day.year not in self.years:
-            return False
+    def days_in_month(self, year: int, month: int) -> list[int]:
+        """The days of a month the expression runs on (month and year not checked)."""
+        last = calendar.monthrange(year, month)[1]
         if self.dom != "?":
-            return self._dom_matches(day)
-        return self._dow_matches(day)
-
-    def _dom_matches(self, day: date) -> bool:
-        if self._dom_values is not None:
-            return day.day in self._dom_values
-        last = calendar.monthrange(day.year, day.month)[1]
-        spec = self.dom
-        if spec == "L":
-            return day.day == last
-        if spec.startswith("L-"):
-            return day.day == last - int(spec[2:])
-        if spec == "LW":
-            return day == _nearest_weekday(day.year, day.month, last)
-        target = int(spec[:-1])  # nW
-        return target <= last and day == _nearest_weekday(day.year, day.month, target)
-
-    def _dow_matches(self, day: date) -> bool:
-        weekday = (day.isoweekday() % 7) + 1  # SUN=1 .. SAT=7
+            if self._dom_values is not None:
+                return [d for d in sorted(self._dom_values) if d <= last]
+            spec = self.dom
+            if spec == "L":
+                return [last]
+            if spec.startswith("L-"):
+                return [last - int(spec[2:])] if last - int(spec[2:]) >= 1 else []
+            target = last if spec == "LW" else int(spec[:-1])  # LW or nW
+            return [_nearest_weekday(year, month, target).day] if target <= last else []
+        first = date(year, month, 1).isoweekday() % 7 + 1  # the 1st's day of the week, SUN=1 .. SAT=7
         if self._dow_values is not None:
-            return weekday in self._dow_values
-        spec = self.dow
-        if "#" in spec:
-            wanted, nth = spec.split("#")
-            return weekday == _day_number(wanted) and (day.day - 1) // 7 + 1 == int(nth)
-        wanted = spec[:-1]  # nL: last such weekday of the month
-        last = calendar.monthrange(day.year, day.month)[1]
-        return weekday == _day_number(wanted) and day.day + 7 > last
+            return [d for d in range(1, last + 1) if (first + d - 2) % 7 + 1 in self._dow_values]
+        wanted, _, nth = self.dow.partition("#") if "#" in self.dow else (self.dow[:-1], "", "")
+        first_wanted = 1 + (_day_number(wanted) - first) % 7
+        if nth:  # d#n: the nth such day, when the month has one
+            day = first_wanted + 7 * (int(nth) - 1)
+            return [day] if day <= last else []
+        return [first_wanted + 7 * ((last - first_wanted) // 7)]  # dL: the last such day
 
     def interval(self) -> timedelta:
+        # Computed from the expression alone, never from today's date: the same plan gives the same alarms at every
+        # synth and cold start, and a plan that synthesized is never rejected later.
         times = sorted(h * 60 + m for h in self.hours for m in self.minutes)
-        start_year = max(min(self.years), date.today().year)
-        start = date(min(start_year, 2199), 1, 1)
-        days = [start + timedelta(days=i) for i in range(366 * _HORIZON_YEARS)]
-        matching = [d for d in days if self.matches(d)]
+        repeats_forever = self.years == _YEARS
+        if repeats_forever:
+            start, end = _CYCLE_START, _CYCLE_END
+        else:
+            # Two cycles from the first year hold every gap between runs in the years named.
+            start = date(min(self.years), 1, 1)
+            end = date(min(max(self.years) + 1, start.year + 56), 1, 1)
+        matching = self._run_days(start, end)
         if not matching:
             raise ValueError("this cron expression never runs")
-        gap = 0
-        if len(times) > 1:
-            gap = max(b - a for a, b in zip(times, times[1:], strict=False))
-        for first, second in zip(matching, matching[1:], strict=False):
-            across = (second - first).days * 1440 + times[0] - times[-1]
-            gap = max(gap, across)
-        if len(matching) == 1 and len(times) == 1:
+        if len(matching) == 1 and len(times) == 1 and not repeats_forever:
             raise ValueError("this cron expression runs only once; use a repeating schedule")
-        return timedelta(minutes=gap or 1440 * 366)
+        gap = max((b - a for a, b in itertools.pairwise(times)), default=0)
+        pairs = list(itertools.pairwise(matching))
+        if repeats_forever:
+            pairs.append((matching[-1], matching[0] + (end - start)))  # into the next cycle
+        for first, second in pairs:
+            gap = max(gap, (second - first).days * 1440 + times[0] - times[-1])
+        return timedelta(minutes=gap)
 
-
-def _special(spec: str) -> bool:
-    return any(c in spec for c in "LW#")
+    def _run_days(self, start: date, end: date) -> list[date]:
+        """The days in [start, end) on which the expression runs."""
+        days: list[date] = []
+        for year in range(start.year, end.year):
+            if year in self.years:
+                for month in sorted(self.months):
+                    days.extend(date(year, month, d) for d in self.days_in_month(year, month))
+        return days
 
 
 def _check_dom_special(spec: str) -> None:
-    if spec in ("L", "LW") or re.fullmatch(r"L-([1-9]|[12]\d|30)", spec) or re.fullmatch(r"([1-9]|[12]\d|3[01])W", spec):
+    if (
+        spec in ("L", "LW")
+        or re.fullmatch(r"L-([1-9]|[12]\d|30)", spec)
+        or re.fullmatch(r"([1-9]|[12]\d|3[01])W", spec)
+    ):
         return
     raise ValueError(f"day-of-month {spec!r}: expected L, L-n, LW or nW")
 
@@ -163,9 +182,10 @@ def _values(spec: str, low: int, high: int, names: dict[str, int], field: str) -
 
 def _part(part: str, low: int, high: int, names: dict[str, int], field: str) -> set[int]:
     step = 1
-    if "/" in part:
+    stepped = "/" in part
+    if stepped:
         part, step_text = part.split("/", 1)
-        if not step_text.isdigit() or int(step_text) < 1:
+        if not _is_number(step_text) or int(step_text) < 1:
             raise ValueError(f"{field}: step {step_text!r} must be a positive number")
         step = int(step_text)
     if part == "*":
@@ -177,7 +197,7 @@ def _part(part: str, low: int, high: int, names: dict[str, int], field: str) -> 
             raise ValueError(f"{field}: range {part!r} runs backwards")
     else:
         first = _number(part, low, high, names, field)
-        last = high if step > 1 else first
+        last = high if stepped else first  # "5/15" runs from 5 to the end of the field, and so does "5/1"
     return set(range(first, last + 1, step))
 
 
@@ -185,6 +205,11 @@ def _number(text: str, low: int, high: int, names: dict[str, int], field: str) -
     key = text.upper().title() if names is _MONTHS else text.upper()
     if key in names:
         return names[key]
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not _is_number(text) or not low <= int(text) <= high:
         raise ValueError(f"{field}: {text!r} is not a value from {low} to {high}")
     return int(text)
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes other scripts' digits, which AWS rejects."""
+    return text.isascii() and text.isdigit()

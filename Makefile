@@ -41,7 +41,7 @@ lint: setup ## ruff and mypy
 	$(VENV)/bin/mypy
 
 synth: setup ## synthesize the CloudFormation templates into cdk.out (offline)
-	cdk synth --all --quiet
+	cdk synth --quiet
 
 lint-templates: synth ## cfn-lint on the synthesized templates
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json

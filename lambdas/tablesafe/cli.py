@@ -154,16 +154,17 @@ class Context:
         self.err = Console(stderr=True)
         self.config = load_config(Path(args.config), explicit=args.config_given)
         try:
-            session = boto3.Session(profile_name=args.profile, region_name=args.region)
             rate_limits = rate_limits_from_env()
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        try:
+            session = boto3.Session(profile_name=args.profile, region_name=args.region)
             self.backups = DynamoDbGateway(session, rate_limits=rate_limits)
             self.tables = TableGateway(session, rate_limits=rate_limits)
         except ProfileNotFound:
             raise UsageError(f"--profile {args.profile}: no such profile in the AWS config files") from None
         except NoRegionError:
             raise UsageError("no region: pass --region or set AWS_REGION") from None
-        except ValueError as error:  # TABLESAFE_RATE_LIMITS is malformed
-            raise UsageError(str(error)) from None
         self.region = self.tables.region
 
     def require_table(self, name: str) -> TableDetails:

@@ -1009,7 +1009,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SelectionError as error:
         return _fail(str(error), 2)
     except GatewayError as error:
-        return _fail(_explain(error), 1)
+        # botocore rejects a malformed parameter (a table name too short, say) before sending anything.
+        return _fail(_explain(error), 2 if error.code == "ParamValidationError" else 1)
     except BotoCoreError as error:
         return _fail(f"AWS: {error}", 1)
     except TimeoutError as error:
@@ -1026,6 +1027,8 @@ def _explain(error: GatewayError) -> str:
         return f"AWS does not accept these credentials ({error.code}): check --profile or AWS_PROFILE"
     if error.code in ("AccessDeniedException", "AccessDenied"):
         return f"{error.operation}: access denied: {error.message}"
+    if error.code == "ParamValidationError":
+        return error.message
     if error.code == "EndpointConnectionError":
         return f"cannot reach AWS: {error.message}"
     if isinstance(error, TableNotFound):
@@ -1034,5 +1037,6 @@ def _explain(error: GatewayError) -> str:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"tablesafe: error: {message}", file=sys.stderr)
+    line = " ".join(message.split())  # one line, whatever AWS or botocore put in the message
+    print(f"tablesafe: error: {line}", file=sys.stderr)
     return code

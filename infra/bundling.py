@@ -120,6 +120,8 @@ def code_asset() -> lambda_.Code:
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds or raises. CDK requires an image regardless.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-            local=LocalBundling(files),
+            # jsii calls try_bundle(output_dir, options) with the options as one struct, unlike the stub's
+            # keyword form.
+            local=LocalBundling(files),  # type: ignore[arg-type]
         ),
     )

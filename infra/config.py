@@ -20,7 +20,7 @@ from typing import Any
 
 from tablesafe import constants
 from tablesafe.naming import PREFIX_PATTERN
-from tablesafe.plans import ConfigError, Plan, parse_plans
+from tablesafe.plans import RULE_KEYS, ConfigError, Plan, parse_plans
 from tablesafe.schedule_expr import ScheduleExpression, parse_schedule
 
 PREFIX = "tablesafe:"
@@ -101,12 +101,20 @@ def timezone_exists(name: str) -> bool:
 
 def _reject_unknown_keys(context: Mapping[str, Any]) -> None:
     # A typo such as `tablesafe:retentiondays` would otherwise be ignored and the default silently used.
+    known = {key.removeprefix(PREFIX).lower(): key for key in KNOWN_KEYS}
+    rule_keys = {key.lower(): key for key in RULE_KEYS}
     for key in sorted(context):
-        if key.startswith(PREFIX) and key not in KNOWN_KEYS:
-            by_lower = {known.lower(): known for known in KNOWN_KEYS}
-            close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
-            hint = f"did you mean {by_lower[close[0]]!r}? " if close else ""
-            raise ConfigError(key, context[key], f"unknown key; {hint}the known keys are {', '.join(KNOWN_KEYS)}")
+        if not key.startswith(PREFIX) or key in KNOWN_KEYS:
+            continue
+        suffix = key.removeprefix(PREFIX).lower()
+        close = difflib.get_close_matches(suffix, list(known), n=1, cutoff=0.75)
+        if suffix in rule_keys:
+            hint = f"{rule_keys[suffix]!r} is set per rule, inside {PLANS}; "
+        elif close:
+            hint = f"did you mean {known[close[0]]!r}? "
+        else:
+            hint = ""
+        raise ConfigError(key, context[key], f"unknown key; {hint}the known keys are {', '.join(KNOWN_KEYS)}")
 
 
 def _json(key: str, value: object) -> object:

@@ -250,8 +250,9 @@ def _as_nag_sees_it(scope: Construct, resource: str) -> str:
 def _depend_on_policy_only(function: lambda_.Function, role: iam.Role) -> None:
     """Keep DependsOn to the role's policy: the role itself is already implied by GetAtt (cfn-lint W3005)."""
     policy = role.node.try_find_child("DefaultPolicy")
+    policy_resource = policy.node.default_child if isinstance(policy, iam.Policy) else None
     resource = function.node.default_child
-    if not isinstance(policy, iam.Policy) or not isinstance(resource, lambda_.CfnFunction):
+    if not isinstance(policy_resource, iam.CfnPolicy) or not isinstance(resource, lambda_.CfnFunction):
         raise TypeError(f"{function.node.path}: expected a CfnFunction and its role's DefaultPolicy")
     # The policy must exist before the function runs, or a first invocation could fail on permissions.
-    resource.add_override("DependsOn", [Stack.of(function).get_logical_id(policy.node.default_child)])
+    resource.add_override("DependsOn", [Stack.of(function).get_logical_id(policy_resource)])

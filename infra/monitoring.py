@@ -92,6 +92,16 @@ def no_success_window(interval: timedelta) -> AlarmWindow | None:
     return AlarmWindow(HOUR_SECONDS, periods)
 
 
+def describe(duration: timedelta) -> str:
+    """A duration as an operator reads it in an alarm: "36 hours", "23 minutes", "31 days"."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", HOUR_SECONDS), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
 def backup_metric(name: str, plan: str, rule: str, *, period: Duration = FAILURE_PERIOD) -> cw.Metric:
     """A backup-run metric of one plan rule, summed."""
     return _metric(
@@ -219,15 +229,16 @@ class Monitoring(Construct):
             Annotations.of(self).add_warning_v2(
                 "tablesafe:noSuccessAlarmSkipped",
                 f"plan {plan}, rule {rule}: no 'no successful backup run' alarm, because 1.5 x its interval "
-                f"({interval}) is longer than the 7 days a CloudWatch alarm can look back. Failed runs still alarm "
-                "(TablesFailed, function errors, dead-letter queue); see docs/configuration.md.",
+                f"({describe(interval)}) is longer than the 7 days a CloudWatch alarm can look back. Failed runs "
+                "still alarm (TablesFailed, function errors, dead-letter queue); see docs/configuration.md.",
             )
             return
         self._alarm(
             f"NoSuccessfulRun.{plan}.{rule}",
             name=f"tablesafe-no-successful-backup.{plan}.{rule}",
             description=f"No run of plan {plan}, rule {rule} finished without failures in the last "
-            f"{timedelta(seconds=window.seconds)} (1.5 x the rule's interval): its backups are not being taken.",
+            f"{describe(timedelta(seconds=window.seconds))} (1.5 x the rule's interval): its backups are not being "
+            "taken.",
             metric=backup_metric(
                 constants.M_BACKUP_RUNS_SUCCEEDED, plan, rule, period=Duration.seconds(window.period_seconds)
             ),

@@ -7,8 +7,10 @@ and applies them one by one, reporting each. It never touches an existing table.
 
 `copy_items` is the partial restore: chosen items are read from a restored table and written into the live one.
 With skip-existing (the default) each item is written by a conditional PutItem, so an item the application wrote
-in the meantime is never overwritten: the existence check and the write are one atomic operation. With overwrite,
-items go in BatchWriteItem calls of 25, and unprocessed items are retried with exponential backoff and full jitter.
+in the meantime is never overwritten: the existence check and the write are one atomic operation. A BatchGetItem of
+the live table's keys first skips the items already there, which saves the write capacity a failed conditional put
+would still consume; the condition, not this look-up, is the guard. With overwrite, items go in BatchWriteItem calls
+of 25, and unprocessed items are retried with exponential backoff and full jitter.
 """
 
 from __future__ import annotations
@@ -533,7 +535,7 @@ def copy_items(
                 progress.done = len(report.planned)
                 on_progress(progress)
                 continue
-            for unit in _write_units(batch, mode):
+            for unit in _write_units(batch):
                 pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
             while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -547,19 +549,40 @@ def copy_items(
     return report
 
 
-def _write_units(batch: Sequence[Item], mode: Mode) -> Iterator[list[Item]]:
-    size = BATCH_WRITE_LIMIT if mode is Mode.OVERWRITE else 1
-    for start in range(0, len(batch), size):
-        yield list(batch[start : start + size])
+def _write_units(batch: Sequence[Item]) -> Iterator[list[Item]]:
+    for start in range(0, len(batch), BATCH_WRITE_LIMIT):
+        yield list(batch[start : start + BATCH_WRITE_LIMIT])
 
 
 def _write(
     tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], mode: Mode, backoff: Backoff
 ) -> tuple[int, int, list[FailedItem]]:
-    """Write one unit; returns (copied, skipped, failed)."""
+    """Write one unit of up to 25 items; returns (copied, skipped, failed)."""
     if mode is Mode.SKIP_EXISTING:
-        return _put_if_absent(tables, target, items[0], key_names, backoff)
+        return _copy_absent(tables, target, items, key_names, backoff)
     return _batch_put(tables, target, items, key_names, backoff)
+
+
+def _copy_absent(
+    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], backoff: Backoff
+) -> tuple[int, int, list[FailedItem]]:
+    """Skip the items the live table has, then put each other one on the condition that it is still absent."""
+    # The look-up (keys only) saves a write per present item: a conditional put that fails still costs capacity.
+    # It is an optimisation, not the guard: the condition on each put is what keeps an item written meanwhile.
+    try:
+        keys = [key_of(i, key_names) for i in items]
+        present = {_identity(i, key_names) for i in _batch_get_all(tables, target, keys, backoff, only=key_names)}
+    except (GatewayError, RestoreError):
+        present = set()
+    copied, skipped, failed = 0, 0, []
+    for item in items:
+        if _identity(item, key_names) in present:
+            skipped += 1
+            continue
+        c, s, f = _put_if_absent(tables, target, item, key_names, backoff)
+        copied, skipped = copied + c, skipped + s
+        failed.extend(f)
+    return copied, skipped, failed
 
 
 def _put_if_absent(
@@ -643,13 +666,15 @@ def _read_keys(
             yield found
 
 
-def _batch_get_all(tables: TableGateway, table: str, keys: Sequence[Item], backoff: Backoff) -> list[Item]:
+def _batch_get_all(
+    tables: TableGateway, table: str, keys: Sequence[Item], backoff: Backoff, *, only: Sequence[str] = ()
+) -> list[Item]:
     """BatchGetItem of up to 100 keys, retrying unprocessed keys with backoff; raises if some stay unread."""
     found: list[Item] = []
     remaining = list(keys)
     for attempt in range(backoff.attempts):
         try:
-            items, remaining = tables.batch_get(table, remaining)
+            items, remaining = tables.batch_get(table, remaining, only=only)
             found.extend(items)
         except (Throttled, AmbiguousResult):
             pass  # a read: safe to send again

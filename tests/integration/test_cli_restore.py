@@ -277,3 +277,23 @@ def test_restoring_a_table_that_does_not_exist_fails_with_one_line(aws, capsys):
     code, _, err = run(capsys, "restore", "nope", "--to", "nope-2")
     assert code == 1
     assert err == "tablesafe: error: table nope has no AVAILABLE backup to restore\n"
+
+
+def test_a_setting_that_cannot_be_reapplied_is_reported_the_others_applied_and_the_exit_is_1(aws, capsys, monkeypatch):
+    from tablesafe.dynamodb import GatewayError
+    from tablesafe.tables import TableGateway
+
+    def refuse(self, name, attribute):
+        raise GatewayError("UpdateTimeToLive", "AccessDeniedException", "not allowed")
+
+    monkeypatch.setattr(TableGateway, "enable_ttl", refuse)
+    make_source(aws)
+    aws.create_backup(TableName="orders", BackupName="bak")
+
+    code, out, _ = run(capsys, "restore", "orders", "--to", "orders-2", "--json")
+
+    assert code == 1
+    outcomes = {s["setting"]: (s["outcome"], s["detail"]) for s in json.loads(out)["settings"]}
+    assert outcomes["time to live"] == ("failed", "UpdateTimeToLive failed: AccessDeniedException: not allowed")
+    assert outcomes["deletion protection"][0] == "applied" and outcomes["tags"][0] == "applied"
+    assert aws.describe_table(TableName="orders-2")["Table"]["DeletionProtectionEnabled"] is True

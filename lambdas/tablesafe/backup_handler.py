@@ -51,7 +51,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _emit(report: BackupReport) -> None:
-    logger.info("backup run finished", **report.as_dict())
+    logger.info("backup run finished", run=report.as_dict())
     finished = not report.failed and not report.handed_over
     put_metrics(
         {DIM_PLAN: report.plan, DIM_RULE: report.rule},

@@ -289,7 +289,7 @@ class LambdaRunner:
         }
         assert self.python is not None
         try:
-            completed = subprocess.run(  # noqa: S603 - our own interpreter and bootstrap
+            completed = subprocess.run(
                 [self.python, "-S", "-u", "-c", _BOOTSTRAP],
                 env=env,
                 capture_output=True,
@@ -333,7 +333,7 @@ def lambda_python() -> str:
     candidates = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")))
     found = shutil.which("python3.13")
     for candidate in [*candidates, *([found] if found else [])]:
-        probe = subprocess.run([candidate, "-S", "-c", "print(1)"], capture_output=True, check=False)  # noqa: S603
+        probe = subprocess.run([candidate, "-S", "-c", "print(1)"], capture_output=True, check=False)
         if probe.returncode == 0:
             return candidate
     return sys.executable

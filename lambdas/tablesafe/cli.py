@@ -28,6 +28,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, NoRegionError, ProfileNotFound
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -378,14 +379,14 @@ def cmd_status(ctx: Context) -> int:
                 first = index == 0
                 table.add_row(
                     s.name + extra if first else "",
-                    (s.plan if s.plan is not None else "-") if first else "",
+                    (escape(s.plan) if s.plan is not None else "-") if first else "",
                     r.rule if r else "",
                     r.last.created.strftime("%Y-%m-%d %H:%M") if r and r.last else ("none" if r else ""),
                     format_age(r.age) if r and r.age is not None else "",
                     str(s.backups) if first else "",
                     format_size(s.backup_bytes) if first else "",
                     pitr if first else "",
-                    "[red]" + "; ".join(s.flags) + "[/]" if first and s.flags else "",
+                    "[red]" + escape("; ".join(s.flags)) + "[/]" if first and s.flags else "",
                 )
         ctx.out.print(table)
         summary = f"{len(statuses)} tables, {len(flagged)} flagged"
@@ -653,7 +654,7 @@ def _render_restore(ctx: Context, report: RestoreReport) -> None:
         for s in report.settings:
             colour = colours.get(s.outcome)
             outcome = f"[{colour}]{s.outcome.value}[/]" if colour else s.outcome.value
-            table.add_row(s.setting, outcome, s.detail)
+            table.add_row(s.setting, outcome, escape(s.detail))
         ctx.out.print(table)
         ctx.out.print(
             "Not carried over by a restore and not re-applied: IAM policies, CloudWatch alarms, a resource-based "
@@ -752,8 +753,9 @@ def cmd_copy_items(ctx: Context) -> int:
 def _render_copy(ctx: Context, report: CopyReport) -> None:
     def render() -> None:
         if report.dry_run:
+            # print(), not rich: a key may hold '[...]', which rich would take as markup; and it is faster.
             for action, key in report.planned:
-                ctx.out.print(f"would {action.value:<9} {json.dumps(plain_item(key), default=str)}", highlight=False)
+                print(f"would {action.value:<9} {json.dumps(plain_item(key), default=str)}")
         table = Table(
             title=f"{'dry run: ' if report.dry_run else ''}{report.source} -> {report.target} ({report.mode.value})",
             box=box.SIMPLE_HEAD,
@@ -774,11 +776,9 @@ def _render_copy(ctx: Context, report: CopyReport) -> None:
         )
         ctx.out.print(table)
         for key in report.not_found[:50]:
-            ctx.out.print(f"not in {report.source}: {json.dumps(plain_item(key), default=str)}", highlight=False)
+            print(f"not in {report.source}: {json.dumps(plain_item(key), default=str)}")
         for failed in report.failed[:50]:
-            ctx.out.print(
-                f"[red]failed[/] {json.dumps(plain_item(failed.key), default=str)}: {failed.reason}", highlight=False
-            )
+            print(f"failed {json.dumps(plain_item(failed.key), default=str)}: {failed.reason}")
         hidden = max(0, len(report.failed) - 50) + max(0, len(report.not_found) - 50)
         if hidden:
             ctx.out.print(f"... and {hidden} more (use --json for all)")

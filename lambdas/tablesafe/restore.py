@@ -208,7 +208,12 @@ def restore_table(
     except TableExists:
         raise RestoreError(f"table {request.target} was created meanwhile by someone else; nothing restored") from None
     on_phase("waiting")
-    target = tables.wait_active(request.target, timeout=timeout, poll=poll, on_poll=on_poll, sleep=sleep)
+    try:
+        target = tables.wait_active(request.target, timeout=timeout, poll=poll, on_poll=on_poll, sleep=sleep)
+    except TimeoutError as error:
+        raise RestoreError(
+            f"{error}; the restore goes on in AWS, but no setting was re-applied: apply them by hand once it is ACTIVE"
+        ) from None
 
     on_phase("re-applying settings")
     if settings is None:
@@ -535,7 +540,7 @@ def copy_items(
                 progress.done = len(report.planned)
                 on_progress(progress)
                 continue
-            for unit in _write_units(batch):
+            for unit in _write_units(batch, mode):
                 pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
             while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -549,15 +554,17 @@ def copy_items(
     return report
 
 
-def _write_units(batch: Sequence[Item]) -> Iterator[list[Item]]:
-    for start in range(0, len(batch), BATCH_WRITE_LIMIT):
-        yield list(batch[start : start + BATCH_WRITE_LIMIT])
+def _write_units(batch: Sequence[Item], mode: Mode) -> Iterator[list[Item]]:
+    # overwrite: one BatchWriteItem (25); skip-existing: one BatchGetItem look-up (100), then a put per absent item.
+    size = BATCH_WRITE_LIMIT if mode is Mode.OVERWRITE else BATCH_GET_LIMIT
+    for start in range(0, len(batch), size):
+        yield list(batch[start : start + size])
 
 
 def _write(
     tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], mode: Mode, backoff: Backoff
 ) -> tuple[int, int, list[FailedItem]]:
-    """Write one unit of up to 25 items; returns (copied, skipped, failed)."""
+    """Write one unit; returns (copied, skipped, failed)."""
     if mode is Mode.SKIP_EXISTING:
         return _copy_absent(tables, target, items, key_names, backoff)
     return _batch_put(tables, target, items, key_names, backoff)

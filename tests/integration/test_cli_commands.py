@@ -325,3 +325,10 @@ def test_a_throttled_backup_is_sent_again_and_a_lost_answer_is_looked_up_not_rep
 
     assert code == 0
     assert backup_names(aws, "orders") == [json.loads(out)["name"]]
+
+
+def test_a_tag_value_that_looks_like_markup_is_printed_as_it_is(aws, capsys):
+    make_table(aws, "orders", "[bold]odd[/]")
+    code, out, _ = run(capsys, "status")
+    assert code == 1
+    assert "unknown plan '[bold]odd[/]'" in out

@@ -370,7 +370,7 @@ def cmd_status(ctx: Context) -> int:
     def render() -> None:
         table = Table(title=f"tablesafe status, {ctx.region}, {now:%Y-%m-%d %H:%M} UTC", box=box.SIMPLE_HEAD)
         for column in ("table", "plan", "rule", "last AVAILABLE backup", "age", "backups", "size", "PITR", "flags"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column)
         for s in statuses:
             pitr = _pitr_text(s.pitr)
             extra = f" [dim](replicas {', '.join(s.replicas)}; backups in {s.backups_region})[/]" if s.replicas else ""
@@ -441,7 +441,7 @@ def cmd_backups(ctx: Context) -> int:
     def render() -> None:
         table = Table(title=f"backups of {name} ({ctx.region}), newest first", box=box.SIMPLE_HEAD)
         for column in ("created (UTC)", "name", "made by", "status", "type", "size", "ARN"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold" if column in ("name", "ARN") else "ellipsis")
         for row in rows:
             made_by = f"tablesafe {row['owner']}" if row["tablesafe"] else "[yellow]* not tablesafe[/]"
             table.add_row(
@@ -649,7 +649,7 @@ def _render_restore(ctx: Context, report: RestoreReport) -> None:
         )
         table = Table(title="settings re-applied", box=box.SIMPLE_HEAD)
         for column in ("setting", "outcome", "detail"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column)
         colours = {SettingOutcome.APPLIED: "green", SettingOutcome.FAILED: "red", SettingOutcome.SKIPPED: "yellow"}
         for s in report.settings:
             colour = colours.get(s.outcome)

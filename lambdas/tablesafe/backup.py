@@ -264,9 +264,9 @@ class _BackupRun:
             found = self.gateway.list_backups(created_from=self.request.slot)
         return {b.table_name: b for b in found if b.name == self.name and b.status in LIVE_STATUSES}
 
-    def _run_pass(self, tables: list[str]) -> list[str]:
+    def _run_pass(self, tables: list[str]) -> list[TableResult]:
         """Try each table once (with in-place retries); returns those deferred; stops starting when time is short."""
-        deferred: list[str] = []
+        deferred: list[TableResult] = []
         pending = iter(tables)
         in_flight: dict[Future[TableResult], str] = {}
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backup") as pool:
@@ -283,51 +283,44 @@ class _BackupRun:
                     result = future.result()
                     del in_flight[future]
                     if result.outcome is Outcome.DEFERRED:
-                        deferred.append(result.table)
+                        deferred.append(result)
                     else:
                         self._record(result)
         self.report.handed_over.extend(pending)
         return deferred
 
-    def _settle_deferred(self, deferred: list[str]) -> None:
-        """Tables whose backup was blocked by another in progress: wait, look for ours, try again."""
+    def _settle_deferred(self, deferred: list[TableResult]) -> None:
+        """Tables blocked by another backup in progress or a busy table: wait, look for ours, try again."""
         wait_seconds = 2.0
         for _ in range(8):
             if not deferred:
                 return
             if not self._has_time(extra=wait_seconds):
-                self.report.handed_over.extend(deferred)
+                self.report.handed_over.extend(r.table for r in deferred)
                 return
             self.sleep(wait_seconds)
             wait_seconds = min(wait_seconds * 2, 30.0)
             try:
-                present = self._slot_backups(deferred)
+                present = self._slot_backups(r.table for r in deferred)
             except ListingIncomplete as error:
                 logger.warning("could not check deferred tables; trying again", error=str(error))
                 continue
             retry = []
-            for table in deferred:
-                if table in present:
+            for result in deferred:
+                if result.table in present:
                     self._record(
                         TableResult(
-                            table,
+                            result.table,
                             Outcome.ALREADY_PRESENT,
                             "another run's backup for this slot completed",
-                            present[table].arn,
+                            present[result.table].arn,
                         )
                     )
                 else:
-                    retry.append(table)
+                    retry.append(result.table)
             deferred = self._run_pass(retry)
-        for table in deferred:
-            self._record(
-                TableResult(
-                    table,
-                    Outcome.FAILED,
-                    "another backup of this table stayed in progress (BackupInUseException) "
-                    "for the whole run; this slot has no backup",
-                )
-            )
+        for result in deferred:
+            self._record(_final_verdict(result))
 
     def _backup_table(self, table: str) -> TableResult:
         unsure = False  # a CreateBackup may have taken effect: look before sending another
@@ -400,6 +393,19 @@ class _BackupRun:
             logger.warning("table skipped", **fields)
         else:
             logger.info("table backed up", **fields)
+
+
+def _final_verdict(deferred: TableResult) -> TableResult:
+    """What a table still deferred at the end of the run amounts to."""
+    if deferred.detail == "table is CREATING":
+        return TableResult(deferred.table, Outcome.SKIPPED, "table is still being created; the next slot backs it up")
+    if deferred.detail.startswith("table is "):
+        return TableResult(deferred.table, Outcome.FAILED, f"{deferred.detail} for the whole run; no backup")
+    return TableResult(
+        deferred.table,
+        Outcome.FAILED,
+        f"another backup of this table stayed in progress for the whole run ({deferred.detail}); no backup",
+    )
 
 
 def _parse_time(key: str, value: object) -> datetime:

@@ -1,0 +1,288 @@
+"""The backup run against the AWS stand-in: discovery, exactly once per slot, faults, table states, metrics."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tablesafe import backup_handler
+from tablesafe.backup import BackupRequest, BackupRunFailed, Outcome, run_backup
+from tablesafe.constants import DEFAULT_RATE_LIMITS
+from tablesafe.dynamodb import DynamoDbGateway
+from tablesafe.settings import Settings
+from tests.standin.support import create_table, list_all_backups
+
+SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+NAME = "tablesafe.daily.daily.20261127T0300Z"
+PLANS = {
+    "daily": [{"name": "daily", "schedule": "cron(0 3 * * ? *)", "retentionDays": 35, "minKeep": 3}],
+    "weekly": [{"name": "weekly", "schedule": "cron(0 4 ? * SUN *)", "retentionDays": 90, "minKeep": 2}],
+}
+ENV = {
+    "TABLESAFE_TAG_KEY": "backup-plan",
+    "TABLESAFE_PLANS": json.dumps(PLANS),
+    "TABLESAFE_BACKUP_NAME_PREFIX": "tablesafe",
+    "TABLESAFE_TIME_RESERVE_SECONDS": "5",
+}
+FAST = {operation: 2000.0 for operation in DEFAULT_RATE_LIMITS}
+
+
+@pytest.fixture
+def ddb(standin):
+    return standin.client("dynamodb")
+
+
+@pytest.fixture
+def settings():
+    return Settings.from_env(ENV)
+
+
+@pytest.fixture
+def gateway(standin):
+    return DynamoDbGateway(rate_limits=FAST)
+
+
+def request(**kwargs: Any) -> BackupRequest:
+    return BackupRequest(plan=kwargs.get("plan", "daily"), rule=kwargs.get("rule", "daily"), slot=SLOT)
+
+
+def backups_by_table(ddb) -> Counter[str]:
+    summaries, _ = list_all_backups(ddb, BackupType="ALL")
+    return Counter(s["TableName"] for s in summaries if s["BackupName"] == NAME)
+
+
+def no_sleep(_: float) -> None:
+    pass
+
+
+def test_only_tables_tagged_with_the_plan_are_backed_up(standin, ddb, gateway, settings):
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    create_table(ddb, "carts", {"backup-plan": "daily", "team": "shop"})
+    create_table(ddb, "reports", {"backup-plan": "weekly"})
+    create_table(ddb, "scratch")
+    create_table(ddb, "labelled", {"team": "shop"})
+
+    report = run_backup(gateway, settings, request())
+
+    assert sorted(report.tables(Outcome.CREATED)) == ["carts", "orders"]
+    assert backups_by_table(ddb) == {"carts": 1, "orders": 1}
+    summaries, _ = list_all_backups(ddb, BackupType="ALL")
+    assert {s["TableName"] for s in summaries} == {"carts", "orders"}
+    assert report.unknown_plan == {}
+
+
+def test_more_than_a_page_of_tagged_tables_are_all_found(standin, ddb, gateway, settings):
+    names = [f"table-{i:03d}" for i in range(130)]
+    for name in names:
+        create_table(ddb, name, {"backup-plan": "daily"})
+
+    report = run_backup(gateway, settings, request())
+    calls = standin.calls.snapshot()
+
+    assert sorted(report.tables(Outcome.CREATED)) == names
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+    assert calls["GetResources"] == {"ok": 2}  # 100 a page
+    assert calls["CreateBackup"] == {"ok": 130}
+    assert calls["ListBackups"] == {"ok": 1}  # one account-wide look at the slot
+
+
+def test_an_unknown_plan_is_reported_and_the_other_tables_proceed(standin, ddb, gateway, settings):
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    create_table(ddb, "typo", {"backup-plan": "dialy"})
+    create_table(ddb, "spaces", {"backup-plan": " daily"})
+
+    report = run_backup(gateway, settings, request())
+
+    assert report.unknown_plan == {"typo": "dialy", "spaces": " daily"}
+    assert list(report.tables(Outcome.CREATED)) == ["orders"]
+    assert backups_by_table(ddb) == {"orders": 1}
+
+
+def test_a_table_deleted_after_discovery_is_skipped_not_failed(standin, ddb, settings):
+    for name in ("orders", "gone"):
+        create_table(ddb, name, {"backup-plan": "daily"})
+
+    class StaleTagging(DynamoDbGateway):
+        def find_tagged_tables(self, tag_key):  # the tagging API still lists a table deleted a moment ago
+            tables = super().find_tagged_tables(tag_key)
+            ddb.delete_table(TableName="gone")
+            return tables
+
+    report = run_backup(StaleTagging(rate_limits=FAST), settings, request())
+
+    assert report.tables(Outcome.SKIPPED) == {"gone": "table no longer exists (deleted after discovery)"}
+    assert report.failed == {}
+    assert backups_by_table(ddb) == {"orders": 1}
+
+
+def test_the_same_slot_run_twice_creates_no_second_backup(standin, ddb, gateway, settings):
+    for i in range(5):
+        create_table(ddb, f"t{i}", {"backup-plan": "daily"})
+
+    first = run_backup(gateway, settings, request())
+    second = run_backup(gateway, settings, request())
+
+    assert len(first.tables(Outcome.CREATED)) == 5
+    assert second.tables(Outcome.CREATED) == {}
+    assert len(second.tables(Outcome.ALREADY_PRESENT)) == 5
+    assert backups_by_table(ddb) == {f"t{i}": 1 for i in range(5)}
+
+
+def test_two_concurrent_runs_of_a_slot_leave_one_backup_per_table(standin, ddb, settings):
+    standin.creating_seconds = 1.0  # AWS keeps a new backup CREATING; a second CreateBackup then gets BackupInUse
+    names = [f"t{i:02d}" for i in range(20)]
+    for name in names:
+        create_table(ddb, name, {"backup-plan": "daily"})
+    reports = []
+
+    def run() -> None:
+        reports.append(run_backup(DynamoDbGateway(rate_limits=FAST), settings, request()))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+    assert all(report.failed == {} for report in reports)
+    created = sum(len(r.tables(Outcome.CREATED)) for r in reports)
+    present = sum(len(r.tables(Outcome.ALREADY_PRESENT)) for r in reports)
+    assert (created, present) == (20, 20)
+
+
+def test_a_lost_create_backup_answer_does_not_leave_two_backups(standin, ddb, gateway, settings):
+    names = [f"t{i:02d}" for i in range(12)]
+    for name in names:
+        create_table(ddb, name, {"backup-plan": "daily"})
+    standin.faults.set("CreateBackup", lost=0.5)
+
+    report = run_backup(gateway, settings, request(), sleep=no_sleep)
+
+    assert standin.calls.count("CreateBackup", "lost") > 0
+    assert sorted(report.tables(Outcome.CREATED)) == names
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+
+
+def test_a_lost_answer_while_the_backup_is_still_creating_is_found_not_repeated(standin, ddb, gateway, settings):
+    standin.creating_seconds = 30.0
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    standin.faults.set("CreateBackup", lost=1.0, limit=1)
+
+    report = run_backup(gateway, settings, request(), sleep=no_sleep)
+
+    assert report.tables(Outcome.CREATED) == {"orders": "created (answer lost; found by name)"}
+    assert backups_by_table(ddb) == {"orders": 1}
+    assert standin.calls.count("CreateBackup") == 1
+
+
+def test_throttling_is_retried_until_every_table_has_its_backup(standin, ddb, gateway, settings):
+    names = [f"t{i:02d}" for i in range(10)]
+    for name in names:
+        create_table(ddb, name, {"backup-plan": "daily"})
+    standin.faults.set("CreateBackup", throttle=0.6, throttle_as="LimitExceededException")
+
+    report = run_backup(gateway, settings, request(), sleep=no_sleep)
+
+    assert standin.calls.count("CreateBackup", "throttled") > 0
+    assert report.failed == {}
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+
+
+def test_another_backup_in_progress_defers_the_table_until_it_completes(standin, ddb, gateway, settings):
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    standin.creating_seconds = 0.5
+    ddb.create_backup(TableName="orders", BackupName="someone-elses")  # CREATING for 0.5 s
+
+    report = run_backup(gateway, settings, request())
+
+    assert report.tables(Outcome.CREATED) == {"orders": "created"}
+    assert backups_by_table(ddb) == {"orders": 1}
+    assert standin.calls.codes("CreateBackup").get("BackupInUseException", 0) >= 1
+
+
+def test_one_failing_table_is_named_while_the_others_succeed(standin, ddb, gateway, settings):
+    for name in ("a", "b", "locked", "c"):
+        create_table(ddb, name, {"backup-plan": "daily"})
+    standin.set_table_status("locked", "INACCESSIBLE_ENCRYPTION_CREDENTIALS")
+
+    report = run_backup(gateway, settings, request())
+
+    assert sorted(report.tables(Outcome.CREATED)) == ["a", "b", "c"]
+    assert list(report.failed) == ["locked"]
+    assert "INACCESSIBLE_ENCRYPTION_CREDENTIALS" in report.failed["locked"]
+
+
+def test_tables_being_created_or_deleted_are_skipped_with_the_reason(standin, ddb, gateway, settings):
+    for name in ("new", "dying", "fine"):
+        create_table(ddb, name, {"backup-plan": "daily"})
+    standin.set_table_status("new", "CREATING")
+    standin.set_table_status("dying", "DELETING")
+
+    report = run_backup(gateway, settings, request(), sleep=no_sleep)
+
+    assert report.tables(Outcome.CREATED) == {"fine": "created"}
+    assert report.tables(Outcome.SKIPPED)["dying"] == "table is being deleted"
+    assert report.tables(Outcome.SKIPPED)["new"] == "table is still being created; the next slot backs it up"
+    assert report.failed == {}
+
+
+def test_a_run_out_of_time_hands_the_rest_to_a_continuation_that_finishes_it(standin, ddb, gateway, settings):
+    names = [f"t{i:02d}" for i in range(30)]
+    for name in names:
+        create_table(ddb, name, {"backup-plan": "daily"})
+    budget = iter([100.0] * 10 + [0.0] * 1000)  # time for ten tables to start, then the reserve is reached
+    continuations: list[dict] = []
+
+    first = run_backup(
+        gateway, settings, request(), time_left=lambda: next(budget), continue_run=continuations.append, workers=1
+    )
+    assert len(continuations) == 1 and first.handed_over
+    follow_up = BackupRequest.from_event(continuations[0], datetime.now(UTC))
+    second = run_backup(gateway, settings, follow_up)
+
+    assert follow_up.slot == SLOT and follow_up.continuation == 1
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+    done_first = set(first.tables(Outcome.CREATED))
+    assert set(second.tables(Outcome.CREATED)) == set(names) - done_first
+    assert set(second.tables(Outcome.ALREADY_PRESENT)) == done_first
+
+
+def test_the_handler_emits_metrics_and_raises_naming_the_failed_table(standin, ddb, monkeypatch, capsys):
+    for name, value in {**ENV, "POWERTOOLS_SERVICE_NAME": "tablesafe-backup"}.items():
+        monkeypatch.setenv(name, value)
+    backup_handler._dependencies.cache_clear()
+    for name in ("orders", "carts", "locked"):
+        create_table(ddb, name, {"backup-plan": "daily"})
+    create_table(ddb, "odd", {"backup-plan": "nightly"})
+    standin.set_table_status("locked", "ARCHIVED")
+
+    class Context:
+        function_name = "tablesafe-backup"
+        memory_limit_in_mb = 256
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:tablesafe-backup"
+        aws_request_id = "req-1"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 900_000
+
+    event = {"job": "backup", "plan": "daily", "rule": "daily", "scheduledTime": "2026-11-27T03:00:00Z"}
+    with pytest.raises(BackupRunFailed, match="locked"):
+        backup_handler.lambda_handler(event, Context())
+    backup_handler._dependencies.cache_clear()
+
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert len(emf) == 1
+    document = emf[0]
+    assert (document["Plan"], document["Rule"]) == ("daily", "daily")  # "service" is checked end to end
+    values = {k: sum(v) if isinstance(v, list) else v for k, v in document.items()}
+    assert values["BackupsCreated"] == 2.0
+    assert values["TablesFailed"] == 1.0
+    assert values["UnknownPlanTables"] == 1.0
+    assert values["BackupRunsSucceeded"] == 0.0

@@ -12,6 +12,7 @@ stderr. Exit codes: 0 done, 1 failed or something flagged, 2 the command line or
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -529,11 +530,14 @@ def _create_backup(ctx: Context, table: str, name: str) -> Backup:
 
 def _wait_backup(ctx: Context, backup: Backup, *, timeout: float) -> Backup:
     deadline = time.monotonic() + timeout
-    while backup.status == "CREATING":
+    for attempt in itertools.count():
+        if backup.status != "CREATING":
+            break
         if time.monotonic() > deadline:
             ctx.note(f"backup {backup.name} is still CREATING after {timeout:.0f} s; it continues in the background")
             return backup
-        time.sleep(2.0)
+        if attempt:
+            time.sleep(min(5.0, 0.25 * 2**attempt))
         details = ctx.tables.describe_backup(backup.arn)
         backup = Backup(
             arn=backup.arn,

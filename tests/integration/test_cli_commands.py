@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from tablesafe import cli
 
@@ -19,14 +17,11 @@ VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
-def aws(monkeypatch, tmp_path):
-    """A fake AWS account in REGION; the CLI runs with default configuration from an empty directory."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.chdir(tmp_path)  # no ./cdk.json: the defaults (tag backup-plan, plan daily/daily, prefix tablesafe)
-    with mock_aws():
-        yield boto3.client("dynamodb", region_name=REGION)
+def aws(standin, monkeypatch, tmp_path):
+    """A DynamoDB client of the stand-in; the CLI runs from an empty directory, so with the default configuration
+    (tag backup-plan, plan daily with rule daily, prefix tablesafe)."""
+    monkeypatch.chdir(tmp_path)
+    return standin.client("dynamodb")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

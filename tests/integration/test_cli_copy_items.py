@@ -8,7 +8,6 @@ import threading
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tablesafe import cli
 from tablesafe.dynamodb import Throttled
@@ -19,13 +18,11 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def aws(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+def aws(standin, monkeypatch, tmp_path):
+    """A DynamoDB client of the stand-in; the CLI runs from an empty directory, so with the default configuration
+    (tag backup-plan, plan daily with rule daily, prefix tablesafe)."""
     monkeypatch.chdir(tmp_path)
-    with mock_aws():
-        yield boto3.client("dynamodb", region_name=REGION)
+    return standin.client("dynamodb")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

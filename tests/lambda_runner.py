@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 ACCOUNT = "123456789012"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "jmespath", "urllib3", "six.py")
@@ -201,7 +202,7 @@ class _AsyncInvokes(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         payload = json.loads(self.rfile.read(length) or b"{}")
-        name = self.path.split("/functions/", 1)[1].split("/", 1)[0]
+        name = unquote(self.path.split("/functions/", 1)[1].split("/", 1)[0])
         name = name.rsplit(":", 1)[-1] if name.startswith("arn") else name
         with self.server.lock:
             self.server.queued.append((name, payload))

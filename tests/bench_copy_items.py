@@ -1,9 +1,10 @@
 """Benchmark: `tablesafe copy-items` copies 100,000 items on the AWS stand-in; prints items per second.
 
-Run with `python -m tests.bench_copy_items [--items N]`. It starts its own stand-in server, fills a "restored" table,
-then runs the CLI itself (in-process, as an operator would run it) three times into an empty "live" table: the
-default skip-existing mode (one conditional PutItem per item), skip-existing again over the now full table (every
-item skipped), and overwrite (BatchWriteItem, 25 a call). Not collected by pytest (no test_ prefix).
+Run with `python -m tests.bench_copy_items [--items N]`. It starts the stand-in (tests/standin) in a process of its
+own, fills a "restored" table, then runs the CLI itself (in-process, as an operator would run it) three times into
+an empty "live" table: the default skip-existing mode (a key look-up, then a conditional PutItem per absent item),
+skip-existing again over the now full table (every item skipped), and overwrite (BatchWriteItem, 25 a call).
+Not collected by pytest (no test_ prefix).
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import argparse
 import contextlib
 import io
 import json
+import multiprocessing
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 
 import boto3
 
@@ -27,44 +27,31 @@ from tablesafe import cli
 REGION = "us-east-1"
 
 
+def _serve(connection: Connection) -> None:
+    """Child process: run the stand-in, send its endpoint, serve until the parent says stop."""
+    from tests.standin import StandIn
+
+    with StandIn.running(region=REGION) as server:
+        connection.send(server.endpoint_url)
+        connection.recv()
+
+
 @contextlib.contextmanager
 def standin() -> Iterator[str]:
-    """The project's stand-in when it is there, else a bare moto server; yields its endpoint URL."""
+    """The project's AWS stand-in in a process of its own (as AWS is: in this process it would share the GIL with
+    the client); yields its endpoint URL."""
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(child,), daemon=True)
+    process.start()
     try:
-        from tests.standin import server as standin_server  # type: ignore[attr-defined]
-
-        with standin_server.running() as endpoint:  # pragma: no cover - depends on the stand-in's interface
-            yield endpoint
-            return
-    except (ImportError, AttributeError):
-        pass
-    # A server process of its own, as AWS is: in this process it would share the GIL with the client.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the moto server did not start") from None
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        if not parent.poll(60):
+            raise SystemExit("the stand-in did not start")
+        yield str(parent.recv())
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        parent.send("stop")
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
 
 
 def fill(client: object, table: str, count: int) -> None:

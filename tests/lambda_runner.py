@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "jmespath", "urllib3", "six.py")
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
@@ -338,3 +339,21 @@ def lambda_python() -> str:
         if probe.returncode == 0:
             return candidate
     return sys.executable
+
+
+def synthesize(outdir: Path, overrides: dict) -> CloudAssembly:
+    """Run app.py the way the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR)."""
+    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], **overrides}
+    context["aws:cdk:enable-asset-metadata"] = True  # what the CDK CLI asks for: asset paths in the template
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(outdir),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"synth failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return CloudAssembly(outdir)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.lambda_runner import CloudAssembly, LambdaRunner
+from tests.lambda_runner import CloudAssembly, LambdaRunner, synthesize
 
-ROOT = Path(__file__).resolve().parents[2]
 E2E_CONTEXT = {
     "tablesafe:regions": ["us-east-1"],
     "tablesafe:plans": {
@@ -24,22 +18,6 @@ E2E_CONTEXT = {
         ],
     },
 }
-
-
-def synthesize(outdir: Path, overrides: dict) -> CloudAssembly:
-    """Run app.py the way the CDK CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR)."""
-    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], **overrides}
-    context["aws:cdk:enable-asset-metadata"] = True  # what the CDK CLI asks for: asset paths in the template
-    env = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(context),
-        "CDK_OUTDIR": str(outdir),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-    }
-    subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
-    return CloudAssembly(outdir)
 
 
 @pytest.fixture(scope="session")

@@ -185,7 +185,7 @@ def test_throttling_is_retried_until_every_table_has_its_backup(standin, ddb, ga
     names = [f"t{i:02d}" for i in range(10)]
     for name in names:
         create_table(ddb, name, {"backup-plan": "daily"})
-    standin.faults.set("CreateBackup", throttle=0.6, throttle_as="LimitExceededException")
+    standin.faults.set("CreateBackup", throttle=0.6, throttle_as="LimitExceededException", limit=15)
 
     report = run_backup(gateway, settings, request(), sleep=no_sleep)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -32,6 +32,7 @@ from tablesafe.dynamodb import (
     TaggedTable,
     Throttled,
 )
+from tablesafe.global_tables import HOME_REGION, HOME_REGION_TAG, backup_region, is_misdirected_home_tag
 from tablesafe.naming import scheduled_name, to_slot
 from tablesafe.observability import logger
 from tablesafe.settings import Settings
@@ -106,6 +107,8 @@ class TableResult:
     outcome: Outcome
     detail: str = ""
     backup_arn: str = ""
+    pitr_changed: bool = False  # PITR was off or had another recovery period, and the run set it
+    replica_skipped: bool = False  # a global-table replica another region backs up
 
 
 @dataclass
@@ -128,6 +131,14 @@ class BackupReport:
     def failed(self) -> dict[str, str]:
         return self.tables(Outcome.FAILED)
 
+    @property
+    def replicas_skipped(self) -> int:
+        return sum(r.replica_skipped for r in self.results)
+
+    @property
+    def pitr_changed(self) -> int:
+        return sum(r.pitr_changed for r in self.results)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "plan": self.plan,
@@ -136,6 +147,8 @@ class BackupReport:
             "backupName": self.backup_name,
             "created": len(self.tables(Outcome.CREATED)),
             "alreadyPresent": len(self.tables(Outcome.ALREADY_PRESENT)),
+            "replicasSkipped": self.replicas_skipped,
+            "pitrChanged": self.pitr_changed,
             "skipped": self.tables(Outcome.SKIPPED),
             "failed": self.failed,
             "unknownPlan": self.unknown_plan,
@@ -207,6 +220,8 @@ class _BackupRun:
         self.workers = workers
         self.name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
         self.report = BackupReport(request.plan, request.rule, request.slot, self.name)
+        self.pitr = settings.plans[request.plan].pitr
+        self.tags: dict[str, Mapping[str, str]] = {}
 
     def execute(self) -> BackupReport:
         started = time.monotonic()
@@ -231,6 +246,7 @@ class _BackupRun:
         for table in tables:
             if table.tag_value == self.request.plan:
                 targets.append(table.name)
+                self.tags[table.name] = table.tags
             elif table.tag_value not in self.settings.plans:
                 self.report.unknown_plan[table.name] = table.tag_value
                 logger.error(
@@ -323,6 +339,70 @@ class _BackupRun:
             self._record(_final_verdict(result))
 
     def _backup_table(self, table: str) -> TableResult:
+        elsewhere = self._backed_up_elsewhere(table)
+        return self._ensure_pitr(elsewhere if elsewhere is not None else self._create(table))
+
+    def _backed_up_elsewhere(self, table: str) -> TableResult | None:
+        """A global-table replica whose home region is another: skipped here (home-region mode only)."""
+        if self.settings.global_tables != HOME_REGION:
+            return None
+        home_tag = self.tags.get(table, {}).get(HOME_REGION_TAG)
+        region = self.gateway.region
+        if home_tag == region:
+            return None  # tagged home here: back it up whatever its replicas
+        try:
+            replicas = self.gateway.describe_table(table).replica_regions
+        except TableNotFound:
+            return TableResult(table, Outcome.SKIPPED, "table no longer exists (deleted after discovery)")
+        except GatewayError as error:
+            logger.warning("could not check for global-table replicas; backing up here", table=table, error=str(error))
+            return None
+        if not replicas:
+            return None
+        if is_misdirected_home_tag(region, replicas, home_tag):
+            logger.warning(
+                "home-region tag names a region without a replica; using the first replica region",
+                table=table,
+                home_tag=home_tag,
+                replica_regions=list(replicas),
+            )
+        home = backup_region(region, replicas, home_tag)
+        if home == region:
+            return None
+        return TableResult(
+            table, Outcome.SKIPPED, f"global table replica; its home region {home} backs it up", replica_skipped=True
+        )
+
+    def _ensure_pitr(self, result: TableResult) -> TableResult:
+        """The plan asks for PITR: turn it on, or correct its recovery period, and say so."""
+        if self.pitr is None or not self.pitr.enabled:
+            return result
+        if result.outcome is Outcome.DEFERRED or (result.outcome is Outcome.SKIPPED and not result.replica_skipped):
+            return result  # tried again later in the run, or the table is gone or still being created
+        wanted = self.pitr.recovery_period_days
+        try:
+            state = self.gateway.pitr_state(result.table)
+            if state.enabled and (state.recovery_period_days or 35) == wanted:  # AWS's period defaults to 35 days
+                return result
+            self.gateway.enable_pitr(result.table, wanted)
+        except TableNotFound:
+            return result
+        except GatewayError as error:
+            return replace(
+                result,
+                outcome=Outcome.FAILED,
+                detail=f"{result.detail}; but PITR could not be turned on: {error.code}: {error.message}",
+            )
+        logger.warning(
+            "point-in-time recovery drifted; corrected",
+            table=result.table,
+            was_enabled=state.enabled,
+            was_days=state.recovery_period_days,
+            now_days=wanted,
+        )
+        return replace(result, pitr_changed=True)
+
+    def _create(self, table: str) -> TableResult:
         unsure = False  # a CreateBackup may have taken effect: look before sending another
         last_error: GatewayError | None = None
         for attempt in range(10):

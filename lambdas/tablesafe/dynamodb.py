@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -75,11 +75,12 @@ class ListingIncomplete(GatewayError):
 
 @dataclass(frozen=True)
 class TaggedTable:
-    """A table found through the tagging API, with the value of the opt-in tag."""
+    """A table found through the tagging API, with the value of the opt-in tag and all its tags."""
 
     name: str
     arn: str
     tag_value: str
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,14 @@ class TableState:
     name: str
     status: str
     replica_regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PitrState:
+    """Point-in-time recovery of a table (DescribeContinuousBackups)."""
+
+    enabled: bool
+    recovery_period_days: int | None = None
 
 
 class DeleteOutcome(Enum):
@@ -217,7 +226,7 @@ class DynamoDbGateway:
                 if not name or "/" in name:  # not a table (an index or stream ARN would hold a further '/')
                     continue
                 tags = {t.get("Key"): t.get("Value", "") for t in mapping.get("Tags", [])}
-                tables.append(TaggedTable(name=name, arn=arn, tag_value=tags.get(tag_key, "")))
+                tables.append(TaggedTable(name=name, arn=arn, tag_value=tags.get(tag_key, ""), tags=tags))
             token = page.get("PaginationToken") or ""
             if not token:
                 return sorted(tables, key=lambda t: t.name)
@@ -306,6 +315,29 @@ class DynamoDbGateway:
         table = self._call(self._dynamodb.describe_table, "DescribeTable", TableName=table_name).get("Table", {})
         replicas = tuple(sorted(r["RegionName"] for r in table.get("Replicas", []) if r.get("RegionName")))
         return TableState(name=table_name, status=table.get("TableStatus", "UNKNOWN"), replica_regions=replicas)
+
+    def pitr_state(self, table_name: str) -> PitrState:
+        """Whether PITR is on, and its recovery period."""
+        answer = self._call(
+            self._dynamodb.describe_continuous_backups, "DescribeContinuousBackups", TableName=table_name
+        )
+        pitr = answer.get("ContinuousBackupsDescription", {}).get("PointInTimeRecoveryDescription", {})
+        return PitrState(
+            enabled=pitr.get("PointInTimeRecoveryStatus") == "ENABLED",
+            recovery_period_days=pitr.get("RecoveryPeriodInDays"),
+        )
+
+    def enable_pitr(self, table_name: str, recovery_period_days: int) -> None:
+        """Turn PITR on with the given recovery period (1-35 days)."""
+        self._call(
+            self._dynamodb.update_continuous_backups,
+            "UpdateContinuousBackups",
+            TableName=table_name,
+            PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": True,
+                "RecoveryPeriodInDays": recovery_period_days,
+            },
+        )
 
     # -- plumbing --------------------------------------------------------------------------------------------------
 

@@ -708,6 +708,8 @@ def cmd_copy_items(ctx: Context) -> int:
         raise UsageError(
             "choose the items with exactly one of --key (repeatable), --keys-file, --filter/--key-condition"
         )
+    if (args.names or args.values) and args.filter is None and args.key_condition is None:
+        raise UsageError("--names and --values go with --filter or --key-condition")
     if args.segments < 1 or args.workers < 1:
         raise UsageError("--segments and --workers must be at least 1")
     keys = [_json_argument(k, "--key") for k in args.key] if args.key else []

@@ -529,7 +529,7 @@ def copy_items(
                 report.copied += copied
                 report.skipped += skipped
                 report.failed.extend(failed)
-                progress.done += copied + skipped + len(failed)
+            progress.done = report.copied + report.skipped + len(report.failed) + len(report.not_found)
             on_progress(progress)
 
         for batch in batches:

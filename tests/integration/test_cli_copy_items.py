@@ -193,6 +193,7 @@ def test_a_missing_table_fails_with_one_line(aws, capsys):
         (["--filter", "sk > :z", "--values", '{"z": 1}'], "--values: expected a JSON object whose keys start with ':'"),
         (["--keys-file", "/nonexistent/keys"], "--keys-file /nonexistent/keys: No such file or directory"),
         (["--filter", "x", "--segments", "0"], "--segments and --workers must be at least 1"),
+        (["--key", '{"pk": "a", "sk": 1}', "--values", '{":a": 1}'], "--names and --values go with --filter or"),
     ],
 )
 def test_bad_selections_are_usage_errors(restored_and_live, capsys, argv, message):

@@ -129,7 +129,7 @@ class PruneReport:
     orphaned: int = 0
     failed_tables: dict[str, str] = field(default_factory=dict)  # table -> why
     listing_error: str = ""  # the account-wide listing failed: nothing was deleted
-    tables_done: int = 0
+    tables_done: list[str] = field(default_factory=list)  # finished by this invocation, in name order
     handed_over: list[str] = field(default_factory=list)  # left to a continuation
     storage: dict[str, PlanStorage] = field(default_factory=dict)  # plan -> what its listed backups hold
     duration_seconds: float = 0.0
@@ -178,7 +178,7 @@ class PruneReport:
             "orphaned": self.orphaned,
             "failedTables": self.failed_tables,
             "listingError": self.listing_error,
-            "tablesDone": self.tables_done,
+            "tablesDone": len(self.tables_done),
             "handedOver": len(self.handed_over),
             "storage": {
                 plan: {
@@ -202,14 +202,14 @@ def run_prune(
     workers: int = 16,
 ) -> PruneReport:
     """Delete the expired backups tablesafe made; see the module docstring for how and what is guaranteed."""
-    run = _PruneRun(gateway, settings, request, time_left, workers)
-    report = run.execute()
+    report = _PruneRun(gateway, settings, request, time_left, workers).execute()
     if report.handed_over:
         if continue_run is None or request.continuation >= MAX_CONTINUATIONS:
             reason = "no continuation available" if continue_run is None else "continuation limit reached"
             _fail_handed_over(report, f"ran out of time ({reason}); the next scheduled run prunes it")
         else:
-            following = PruneRequest(request.now, run.last_done or request.start_after, request.continuation + 1)
+            last_done = report.tables_done[-1] if report.tables_done else request.start_after
+            following = PruneRequest(request.now, last_done, request.continuation + 1)
             try:
                 continue_run(following.as_event())
             except Exception as error:  # the tables it should have taken over must not vanish silently
@@ -250,7 +250,6 @@ class _PruneRun:
         self.workers = workers
         self.cutoff = self.now - shortest_retention(self.plans)
         self.report = PruneReport(self.now, settings.dry_run, settings.storage_price_per_gb_month)
-        self.last_done: str | None = None
         self.listed: dict[str, Backup] = {}  # every backup seen of the tables this invocation covered, by ARN
         self.in_flight: dict[Future[Deletion], Decision[Backup]] = {}
 
@@ -304,8 +303,7 @@ class _PruneRun:
                 if not self._prune_table(deleter, table, expired[table], listing):
                     ahead.appendleft((table, None))  # ran out of time part-way: the continuation redoes it
                     break
-                self.last_done = table
-                self.report.tables_done += 1
+                self.report.tables_done.append(table)
             for _, listing in ahead:
                 if listing is not None:
                     listing.cancel()  # a read: harmless to drop

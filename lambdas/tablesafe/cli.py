@@ -44,6 +44,7 @@ from tablesafe.dynamodb import (
     Throttled,
     rate_limits_from_env,
 )
+from tablesafe.global_tables import EVERY_REGION, HOME_REGION_TAG, backup_region
 from tablesafe.naming import PREFIX_PATTERN, is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
 from tablesafe.plans import PLANS_KEY, ConfigError, Plan, parse_plans
 from tablesafe.prune import BYTES_PER_GB, STORED_STATUSES
@@ -69,7 +70,6 @@ CONTEXT_TAG_KEY = "tablesafe:tagKey"
 CONTEXT_PREFIX = "tablesafe:backupNamePrefix"
 CONTEXT_PRICE = "tablesafe:storagePricePerGbMonth"
 CONTEXT_GLOBAL_TABLES = "tablesafe:globalTables"
-HOME_REGION_TAG = "tablesafe:home-region"
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
 CREDENTIAL_CODES = frozenset(
     {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "InvalidSignatureException"}
@@ -262,10 +262,10 @@ class TableStatus:
 
 
 def backups_region(region: str, replicas: Sequence[str], home_tag: str | None, mode: str) -> str:
-    """The region whose deployment backs a global table up (issue 'Global tables'): home tag, else first replica."""
-    if not replicas or mode == "every-region":
+    """The region whose deployment backs a global table up, decided as the backup function decides it."""
+    if not replicas or mode == EVERY_REGION:
         return region
-    return home_tag or min({*replicas, region})
+    return backup_region(region, replicas, home_tag)
 
 
 def assess_table(

@@ -217,3 +217,10 @@ def test_ages_and_sizes_read_well() -> None:
     assert format_age(timedelta(seconds=42)) == "42s"
     assert format_size(999) == "999 B"
     assert format_size(1_500_000_000) == "1.5 GB"
+
+
+def test_a_home_region_tag_naming_no_replica_region_is_ignored_as_the_backup_function_does() -> None:
+    status = assess_table(
+        "orders", "daily", CONFIG, [], PITR_ON, NOW, region="us-west-2", replicas=("us-east-1",), home_tag="eu-west-9"
+    )
+    assert status.backups_region == "us-east-1" and status.flags == ()

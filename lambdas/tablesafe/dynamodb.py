@@ -144,6 +144,39 @@ class RateLimiter:
             self._sleep(start - now)
 
 
+class Pacer:
+    """Makes each HTTP attempt wait its turn on its operation's rate limiter."""
+
+    def __init__(self, rate_limits: Mapping[str, float]) -> None:
+        self._limiters = {operation: RateLimiter(rate) for operation, rate in rate_limits.items()}
+
+    def attach(self, *clients: Any) -> None:
+        for client in clients:
+            # before-send fires for every HTTP attempt, botocore's retries included, so retries respect the limit.
+            client.meta.events.register("before-send", self._wait_turn)
+
+    def _wait_turn(self, request: Any, **_: Any) -> None:
+        target = request.headers.get("X-Amz-Target", b"")
+        operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
+        limiter = self._limiters.get(operation)
+        if limiter is not None:
+            limiter.acquire()
+
+
+def client_config(
+    *, max_attempts: int, max_connections: int, read_timeout: int = 30, agent: str = "tablesafe"
+) -> Config:
+    """botocore settings shared by every client: standard retries (max_attempts retries after the first try; 0 for
+    none), a connection pool as large as the worker pool, and timeouts that turn a hung call into an error."""
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": max_attempts + 1},
+        max_pool_connections=max_connections,
+        connect_timeout=5,
+        read_timeout=read_timeout,
+        user_agent_extra=agent,
+    )
+
+
 def rate_limits_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, float]:
     """AWS's documented limits, overridden by TABLESAFE_RATE_LIMITS (a JSON object of operation -> calls/s)."""
     limits = dict(DEFAULT_RATE_LIMITS)
@@ -176,34 +209,18 @@ class DynamoDbGateway:
         region_name: str | None = None,
     ) -> None:
         session = session or boto3.Session()
-        common: dict[str, Any] = {
-            "max_pool_connections": max_connections,
-            "connect_timeout": 5,
-            "read_timeout": 30,
-            "user_agent_extra": "tablesafe",
-        }
-        retrying = Config(retries={"mode": "standard", "max_attempts": max_attempts}, **common)
-        once = Config(retries={"mode": "standard", "total_max_attempts": 1}, **common)
+        retrying = client_config(max_attempts=max_attempts, max_connections=max_connections)
+        once = client_config(max_attempts=0, max_connections=max_connections)
         self._dynamodb = session.client("dynamodb", config=retrying, region_name=region_name)
         self._create_client = session.client("dynamodb", config=once, region_name=region_name)
         self._tagging = session.client("resourcegroupstaggingapi", config=retrying, region_name=region_name)
         self.region = self._dynamodb.meta.region_name
-        self._limiters = {operation: RateLimiter(rate) for operation, rate in rate_limits.items()}
-        for client in (self._dynamodb, self._create_client, self._tagging):
-            client.meta.events.register("before-send", self._wait_turn)
+        Pacer(rate_limits).attach(self._dynamodb, self._create_client, self._tagging)
 
     @classmethod
     def from_env(cls) -> DynamoDbGateway:
         """The gateway for the Lambda's region, rate limits from the environment."""
         return cls(rate_limits=rate_limits_from_env())
-
-    def _wait_turn(self, request: Any, **_: Any) -> None:
-        # before-send fires for every HTTP attempt, botocore's retries included, so retries respect the limit too.
-        target = request.headers.get("X-Amz-Target", b"")
-        operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
-        limiter = self._limiters.get(operation)
-        if limiter is not None:
-            limiter.acquire()
 
     # -- discovery -------------------------------------------------------------------------------------------------
 
@@ -243,7 +260,7 @@ class DynamoDbGateway:
             arn=details.get("BackupArn", ""),
             name=details.get("BackupName", backup_name),
             table_name=table_name,
-            created=_as_datetime(details.get("BackupCreationDateTime")),
+            created=as_datetime(details.get("BackupCreationDateTime")),
             status=details.get("BackupStatus", "CREATING"),
             backup_type=details.get("BackupType", "USER"),
             size_bytes=details.get("BackupSizeBytes"),
@@ -345,13 +362,14 @@ class DynamoDbGateway:
         try:
             return method(**params)
         except ClientError as error:
-            raise _classify(operation, error) from error
+            raise classify_error(operation, error) from error
         except BotoCoreError as error:
             # Connection reset, read timeout, endpoint unreachable: whether the call took effect is unknown.
             raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
 
 
-def _classify(operation: str, error: ClientError) -> GatewayError:
+def classify_error(operation: str, error: ClientError) -> GatewayError:
+    """The GatewayError subclass an AWS error code calls for."""
     code = error.response.get("Error", {}).get("Code", "Unknown")
     message = error.response.get("Error", {}).get("Message", "")
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -373,14 +391,15 @@ def _backup_from_summary(summary: Mapping[str, Any]) -> Backup:
         arn=summary.get("BackupArn", ""),
         name=summary.get("BackupName", ""),
         table_name=summary.get("TableName", ""),
-        created=_as_datetime(summary.get("BackupCreationDateTime")),
+        created=as_datetime(summary.get("BackupCreationDateTime")),
         status=summary.get("BackupStatus", "UNKNOWN"),
         backup_type=summary.get("BackupType", "USER"),
         size_bytes=summary.get("BackupSizeBytes"),
     )
 
 
-def _as_datetime(value: object) -> datetime:
+def as_datetime(value: object) -> datetime:
+    """A timestamp from a response as an aware datetime."""
     # A missing creation time reads as "now": the backup then looks new, so pruning keeps it (the safe side).
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -16,17 +16,17 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import (
     AmbiguousResult,
     GatewayError,
-    RateLimiter,
+    Pacer,
     TableNotFound,
-    _as_datetime,
-    _classify,
+    as_datetime,
+    classify_error,
+    client_config,
 )
 
 Item = dict[str, Any]  # one item in DynamoDB's typed JSON: {"pk": {"S": "a"}, "n": {"N": "1"}}
@@ -150,26 +150,13 @@ class TableGateway:
         region_name: str | None = None,
     ) -> None:
         session = session or boto3.Session()
-        config = Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
-            max_pool_connections=max_connections,
-            connect_timeout=5,
-            read_timeout=60,
-            user_agent_extra="tablesafe-cli",
+        config = client_config(
+            max_attempts=max_attempts, max_connections=max_connections, read_timeout=60, agent="tablesafe-cli"
         )
         self._dynamodb = session.client("dynamodb", config=config, region_name=region_name)
         self._scaling = session.client("application-autoscaling", config=config, region_name=region_name)
         self.region: str = self._dynamodb.meta.region_name
-        self._limiters = {operation: RateLimiter(rate) for operation, rate in rate_limits.items()}
-        for client in (self._dynamodb, self._scaling):
-            client.meta.events.register("before-send", self._wait_turn)
-
-    def _wait_turn(self, request: Any, **_: Any) -> None:
-        target = request.headers.get("X-Amz-Target", b"")
-        operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
-        limiter = self._limiters.get(operation)
-        if limiter is not None:
-            limiter.acquire()
+        Pacer(rate_limits).attach(self._dynamodb, self._scaling)
 
     # -- tables ----------------------------------------------------------------------------------------------------
 
@@ -289,8 +276,8 @@ class TableGateway:
         return PitrState(
             enabled=True,
             recovery_period_days=pitr.get("RecoveryPeriodInDays"),
-            earliest=_as_datetime(earliest) if earliest is not None else None,
-            latest=_as_datetime(latest) if latest is not None else None,
+            earliest=as_datetime(earliest) if earliest is not None else None,
+            latest=as_datetime(latest) if latest is not None else None,
         )
 
     def enable_pitr(self, name: str, recovery_period_days: int | None) -> None:
@@ -409,7 +396,7 @@ class TableGateway:
             name=details.get("BackupName", ""),
             status=details.get("BackupStatus", "UNKNOWN"),
             table_name=source.get("TableName", ""),
-            created=_as_datetime(details.get("BackupCreationDateTime")),
+            created=as_datetime(details.get("BackupCreationDateTime")),
         )
 
     def restore_from_backup(self, target: str, backup_arn: str) -> None:
@@ -519,7 +506,7 @@ class TableGateway:
             specific = _SPECIFIC_CODES.get(code)
             if specific is not None:
                 raise specific(operation, code, error.response.get("Error", {}).get("Message", "")) from error
-            raise _classify(operation, error) from error
+            raise classify_error(operation, error) from error
         except BotoCoreError as error:
             raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
 

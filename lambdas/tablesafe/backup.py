@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,17 +32,13 @@ from tablesafe.dynamodb import (
     TaggedTable,
     Throttled,
 )
+from tablesafe.events import MAX_CONTINUATIONS, EventError, parse_continuation, parse_time, require_job
 from tablesafe.global_tables import HOME_REGION, HOME_REGION_TAG, backup_region, is_misdirected_home_tag
 from tablesafe.naming import scheduled_name, to_slot
 from tablesafe.observability import logger
 from tablesafe.settings import Settings
 
-MAX_CONTINUATIONS = 50
 LIVE_STATUSES = frozenset({"CREATING", "AVAILABLE"})
-
-
-class EventError(ValueError):
-    """The invocation event is malformed; nothing was done."""
 
 
 class BackupRunFailed(RuntimeError):
@@ -71,20 +67,14 @@ class BackupRequest:
     @classmethod
     def from_event(cls, event: object, now: datetime) -> BackupRequest:
         """Validate the event; EventError names the key that is wrong."""
-        if not isinstance(event, Mapping):
-            raise EventError(f"the event must be a JSON object like {{'job': 'backup', ...}}, got {event!r}")
-        job = event.get("job")
-        if job != JOB_BACKUP:
-            raise EventError(f"job={job!r}: the backup function runs the job {JOB_BACKUP!r} only")
+        event = require_job(event, JOB_BACKUP)
         plan, rule = event.get("plan"), event.get("rule")
         for key, value in (("plan", plan), ("rule", rule)):
             if not isinstance(value, str) or not value:
                 raise EventError(f"{key}={value!r}: the event must name the {key} as a non-empty string")
         scheduled = event.get("scheduledTime")
-        moment = now if scheduled is None else _parse_time("scheduledTime", scheduled)
-        continuation = event.get("continuation", 0)
-        if isinstance(continuation, bool) or not isinstance(continuation, int) or continuation < 0:
-            raise EventError(f"continuation={continuation!r}: expected a whole number >= 0")
+        moment = now if scheduled is None else parse_time("scheduledTime", scheduled)
+        continuation = parse_continuation(event)
         assert isinstance(plan, str) and isinstance(rule, str)
         return cls(plan=plan, rule=rule, slot=to_slot(moment), continuation=continuation)
 
@@ -460,7 +450,7 @@ class _BackupRun:
 
     def _record(self, result: TableResult) -> None:
         self.report.results.append(result)
-        fields = {
+        fields: dict[str, Any] = {
             "table": result.table,
             "outcome": result.outcome.value,
             "detail": result.detail,
@@ -486,13 +476,3 @@ def _final_verdict(deferred: TableResult) -> TableResult:
         Outcome.FAILED,
         f"another backup of this table stayed in progress for the whole run ({deferred.detail}); no backup",
     )
-
-
-def _parse_time(key: str, value: object) -> datetime:
-    if not isinstance(value, str):
-        raise EventError(f"{key}={value!r}: expected an ISO 8601 time such as 2026-11-27T03:00:00Z")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise EventError(f"{key}={value!r}: expected an ISO 8601 time such as 2026-11-27T03:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

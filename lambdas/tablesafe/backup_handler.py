@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,21 +22,14 @@ from tablesafe.constants import (
     M_UNKNOWN_PLAN_TABLES,
 )
 from tablesafe.continuation import LambdaContinuation
-from tablesafe.dynamodb import DynamoDbGateway
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
-from tablesafe.settings import Settings
-
-
-@cache
-def _dependencies() -> tuple[Settings, DynamoDbGateway]:
-    settings = Settings.from_env()  # validated once per cold start; the error names the variable
-    return settings, DynamoDbGateway(rate_limits=settings.rate_limits)
+from tablesafe.settings import cold_start
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings, gateway = _dependencies()
+    settings, gateway = cold_start()
     request = BackupRequest.from_event(event, now=datetime.now(UTC))
     report = run_backup(
         gateway,

@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from tablesafe.backup import MAX_CONTINUATIONS, EventError
 from tablesafe.constants import JOB_PRUNE
 from tablesafe.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
+from tablesafe.events import MAX_CONTINUATIONS, EventError, parse_continuation, parse_time, require_job
 from tablesafe.naming import parse_scheduled
 from tablesafe.observability import logger
 from tablesafe.retention import Decision, Verdict, decide, past_retention, shortest_retention
@@ -68,19 +68,13 @@ class PruneRequest:
     @classmethod
     def from_event(cls, event: object, now: datetime) -> PruneRequest:
         """Validate the event; EventError names the key that is wrong."""
-        if not isinstance(event, Mapping):
-            raise EventError(f"the event must be a JSON object like {{'job': 'prune'}}, got {event!r}")
-        job = event.get("job")
-        if job != JOB_PRUNE:
-            raise EventError(f"job={job!r}: the prune function runs the job {JOB_PRUNE!r} only")
+        event = require_job(event, JOB_PRUNE)
         scheduled = event.get("scheduledTime")
-        moment = now if scheduled is None else _parse_time("scheduledTime", scheduled)
+        moment = now if scheduled is None else parse_time("scheduledTime", scheduled)
         start_after = event.get("startAfter")
         if start_after is not None and (not isinstance(start_after, str) or not start_after):
             raise EventError(f"startAfter={start_after!r}: expected the name of the last table done")
-        continuation = event.get("continuation", 0)
-        if isinstance(continuation, bool) or not isinstance(continuation, int) or continuation < 0:
-            raise EventError(f"continuation={continuation!r}: expected a whole number >= 0")
+        continuation = parse_continuation(event)
         return cls(now=moment.astimezone(UTC), start_after=start_after, continuation=continuation)
 
     def as_event(self) -> dict[str, Any]:
@@ -454,14 +448,3 @@ class _PruneRun:
             plan.backups += 1
             plan.bytes += backup.size_bytes or 0
         self.report.storage = storage
-
-
-def _parse_time(key: str, value: object) -> datetime:
-    example = "2026-11-27T04:30:00Z"
-    if not isinstance(value, str):
-        raise EventError(f"{key}={value!r}: expected an ISO 8601 time such as {example}")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise EventError(f"{key}={value!r}: expected an ISO 8601 time such as {example}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 from tablesafe.constants import (
     ENV_BACKUP_NAME_PREFIX,
@@ -17,7 +18,7 @@ from tablesafe.constants import (
     ENV_TAG_KEY,
     ENV_TIME_RESERVE_SECONDS,
 )
-from tablesafe.dynamodb import rate_limits_from_env
+from tablesafe.dynamodb import DynamoDbGateway, rate_limits_from_env
 from tablesafe.naming import PREFIX_PATTERN
 from tablesafe.plans import ConfigError, Plan, parse_plans
 
@@ -77,6 +78,13 @@ class Settings:
             rate_limits=rate_limits,
             time_reserve_seconds=_number(environ, ENV_TIME_RESERVE_SECONDS, DEFAULT_TIME_RESERVE_SECONDS),
         )
+
+
+@cache
+def cold_start() -> tuple[Settings, DynamoDbGateway]:
+    """Settings and gateway, built once per Lambda execution environment; a bad variable fails the first call."""
+    settings = Settings.from_env()
+    return settings, DynamoDbGateway(rate_limits=settings.rate_limits)
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

@@ -14,7 +14,7 @@ from tablesafe import backup_handler
 from tablesafe.backup import BackupRequest, BackupRunFailed, Outcome, run_backup
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.settings import Settings
+from tablesafe.settings import Settings, cold_start
 from tests.standin.support import create_table, list_all_backups
 
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -256,7 +256,7 @@ def test_a_run_out_of_time_hands_the_rest_to_a_continuation_that_finishes_it(sta
 def test_the_handler_emits_metrics_and_raises_naming_the_failed_table(standin, ddb, monkeypatch, capsys):
     for name, value in {**ENV, "POWERTOOLS_SERVICE_NAME": "tablesafe-backup"}.items():
         monkeypatch.setenv(name, value)
-    backup_handler._dependencies.cache_clear()
+    cold_start.cache_clear()
     for name in ("orders", "carts", "locked"):
         create_table(ddb, name, {"backup-plan": "daily"})
     create_table(ddb, "odd", {"backup-plan": "nightly"})
@@ -275,7 +275,7 @@ def test_the_handler_emits_metrics_and_raises_naming_the_failed_table(standin, d
     event = {"job": "backup", "plan": "daily", "rule": "daily", "scheduledTime": "2026-11-27T03:00:00Z"}
     with pytest.raises(BackupRunFailed, match="locked"):
         backup_handler.lambda_handler(event, Context())
-    backup_handler._dependencies.cache_clear()
+    cold_start.cache_clear()
 
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert len(emf) == 1

@@ -14,13 +14,13 @@ import boto3
 import pytest
 
 from tablesafe import prune_handler
-from tablesafe.backup import EventError
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import DynamoDbGateway
+from tablesafe.events import EventError
 from tablesafe.naming import manual_name, parse_scheduled, scheduled_name
 from tablesafe.observability import logger, metrics
 from tablesafe.prune import Outcome, PruneReport, PruneRequest, PruneRunFailed, run_prune
-from tablesafe.settings import Settings
+from tablesafe.settings import Settings, cold_start
 from tests.standin.support import create_table, fill, list_all_backups
 
 PREFIX = "tablesafe"
@@ -435,13 +435,13 @@ def invoke(monkeypatch, capsys, event: dict[str, Any], **env: str) -> tuple[Any,
     for name, value in {**ENV, "POWERTOOLS_SERVICE_NAME": "tablesafe-prune", **env}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(metrics, "service", "tablesafe-prune")  # in Lambda it comes from the environment at import
-    prune_handler._dependencies.cache_clear()
+    cold_start.cache_clear()
     try:
         outcome: Any = prune_handler.lambda_handler(event, Context())
     except Exception as error:
         outcome = error
     finally:
-        prune_handler._dependencies.cache_clear()
+        cold_start.cache_clear()
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     # a metric added once is a number, added more than once a list
     return outcome, [{k: sum(v) if isinstance(v, list) else v for k, v in doc.items()} for doc in emf]

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tablesafe.backup import BackupRequest, EventError
+from tablesafe.backup import BackupRequest
+from tablesafe.events import EventError
 
 NOW = datetime(2026, 11, 27, 9, 41, 27, tzinfo=UTC)
 

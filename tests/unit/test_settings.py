@@ -34,7 +34,11 @@ def test_a_missing_variable_is_named(missing):
     ("name", "value", "named"),
     [
         ("TABLESAFE_PLANS", "{not json", "TABLESAFE_PLANS"),
-        ("TABLESAFE_PLANS", json.dumps({"daily": [{"name": "d", "schedule": "cron(0 3 * * ? *)", "retentionDays": 3}]}), "minKeep"),
+        (
+            "TABLESAFE_PLANS",
+            json.dumps({"daily": [{"name": "d", "schedule": "cron(0 3 * * ? *)", "retentionDays": 3}]}),
+            "minKeep",
+        ),
         ("TABLESAFE_BACKUP_NAME_PREFIX", "has.dot", "TABLESAFE_BACKUP_NAME_PREFIX"),
         ("TABLESAFE_DRY_RUN", "yes", "TABLESAFE_DRY_RUN"),
         ("TABLESAFE_STORAGE_PRICE_PER_GB_MONTH", "cheap", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"),

@@ -403,7 +403,7 @@ class Demo:
         backup_spec = assembly.function(BACKUP_FUNCTION)
         self.settings = Settings.from_env(backup_spec.environment)  # the template's configuration, as the app reads it
         self.prefix = self.settings.backup_name_prefix
-        self.retries = self._retry_attempts()
+        self.retries = {name: self._retry_attempts(name) for name in (BACKUP_FUNCTION, PRUNE_FUNCTION)}
         self.datapoints: list[Datapoint] = []
         self.dlq_messages: list[datetime] = []
         self.tagged: dict[str, str] = {t.name: t.tag for t in SAMPLE_TABLES if t.tag is not None}
@@ -544,7 +544,7 @@ class Demo:
         """Invoke (with the continuations it queues), retrying a failed run like Lambda's asynchronous retries."""
         attempts: list[tuple[datetime, Invocation]] = []
         moment = when
-        for attempt in range(1 + self.retries):
+        for attempt in range(1 + self.retries[function]):
             if attempt:
                 moment += RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
                 if staged is not None:
@@ -756,15 +756,12 @@ class Demo:
         self.finish(start, end)
         return self.account
 
-    def _retry_attempts(self) -> int:
-        """MaximumRetryAttempts of the backup function's EventInvokeConfig (Lambda's default: 2)."""
-        resources = self.assembly.template["Resources"]
-        backup_id = next(
-            lid for lid, r in resources.items() if r.get("Properties", {}).get("FunctionName") == BACKUP_FUNCTION
-        )
-        for resource in resources.values():
+    def _retry_attempts(self, function: str) -> int:
+        """MaximumRetryAttempts of the function's EventInvokeConfig in the template (Lambda's default: 2)."""
+        target = {"Ref": self.assembly.function(function).logical_id}
+        for resource in self.assembly.template["Resources"].values():
             props = resource.get("Properties", {})
-            if resource["Type"] == "AWS::Lambda::EventInvokeConfig" and props.get("FunctionName") == {"Ref": backup_id}:
+            if resource["Type"] == "AWS::Lambda::EventInvokeConfig" and props.get("FunctionName") == target:
                 return int(props.get("MaximumRetryAttempts", 2))
         return 2
 

@@ -393,26 +393,32 @@ class _BackupRun:
         return replace(result, pitr_changed=True)
 
     def _create(self, table: str) -> TableResult:
-        unsure = False  # a CreateBackup may have taken effect: look before sending another
+        # Every resend is preceded by a look for the slot's backup: after an ambiguous answer ours may exist, and
+        # while this table waited out a throttle a concurrent run's backup may have been made and finished CREATING,
+        # after which AWS no longer answers BackupInUseException and a resend would make a second backup.
+        look = False
+        maybe_ours = False  # an earlier attempt may have taken effect
         last_error: GatewayError | None = None
         for attempt in range(10):
             if attempt:
                 self.sleep(min(0.2 * 2**attempt, 10.0))
-            if unsure:
+            if look:
                 try:
                     found = self._slot_backups([table]).get(table)
                 except ListingIncomplete as error:
                     last_error = error
                     continue
-                if found is not None:
+                if found is not None and maybe_ours:
                     return TableResult(table, Outcome.CREATED, "created (answer lost; found by name)", found.arn)
-                unsure = False
+                if found is not None:
+                    detail = "another run's backup for this slot appeared while this one waited"
+                    return TableResult(table, Outcome.ALREADY_PRESENT, detail, found.arn)
             try:
                 backup = self.gateway.create_backup(table, self.name)
             except Throttled as error:
-                last_error = error
+                last_error, look = error, True
             except AmbiguousResult as error:
-                last_error, unsure = error, True
+                last_error, look, maybe_ours = error, True, True
             except BackupInUse as error:
                 return TableResult(table, Outcome.DEFERRED, error.message)
             except TableNotFound:

@@ -1,0 +1,163 @@
+"""Floors, minimum call counts and the figures a scenario reports: pure arithmetic on AWS's documented limits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tablesafe.constants import DEFAULT_RATE_LIMITS
+
+PAGE = 100  # ListBackups and GetResources: at most 100 items a page
+TIME_TARGET = 1.15  # a run within 1.15x of its floor
+CALLS_TARGET = 1.10  # API calls within 1.1x of the minimum
+COLD_START_TARGET = 1.3  # handler import within 1.3x of `import boto3`
+MEMORY_TARGET_MB = 128  # peak memory at 2,500 tables
+
+
+def rate(operation: str, scale: float = 1.0) -> float:
+    """AWS's documented calls per second for `operation`, times `scale`."""
+    return DEFAULT_RATE_LIMITS[operation] * scale
+
+
+def get_resources_pages(tag_carriers: int) -> int:
+    """GetResources calls to see every table carrying the tag key: the last page says "no more" itself."""
+    return max(1, -(-tag_carriers // PAGE))
+
+
+def list_backups_pages(backups: int) -> int:
+    """ListBackups calls to list `backups`: a full page always carries LastEvaluatedBackupArn, even the last one
+    ("may or may not indicate that there is more data"), so a multiple of 100 costs one more, empty, page."""
+    return backups // PAGE + 1
+
+
+def backup_minimum(tagged: int, tag_carriers: int | None = None) -> dict[str, int]:
+    """Fewest calls a backup run can make: discovery in pages, one look at the slot, one CreateBackup a table."""
+    return {
+        "GetResources": get_resources_pages(tagged if tag_carriers is None else tag_carriers),
+        "ListBackups": 1,
+        "CreateBackup": tagged,
+    }
+
+
+def backup_floor(tagged: int, scale: float = 1.0) -> float:
+    """Seconds a backup run cannot beat: CreateBackup's rate (the issue's floor, tagged / 50 s)."""
+    return tagged / rate("CreateBackup", scale)
+
+
+def discovery_seconds(tag_carriers: int, scale: float = 1.0) -> float:
+    """Seconds the discovery pages take at GetResources' rate (added to the floor when not overlapped)."""
+    return (get_resources_pages(tag_carriers) - 1) / rate("GetResources", scale)
+
+
+def prune_minimum(expired: int, tables_with_deletions: int, deletions: int) -> dict[str, int]:
+    """Fewest calls the two-step prune can make: the account-wide listing of what can expire, one listing per table
+    with something to delete (its newer backups, for minKeep), one DeleteBackup per deletion."""
+    return {
+        "ListBackups": list_backups_pages(expired) + tables_with_deletions,
+        "DeleteBackup": deletions,
+    }
+
+
+def prune_floor(deletions: int, scale: float = 1.0) -> float:
+    """Seconds a prune cannot beat: DeleteBackup's rate (deletions / 10 s)."""
+    return deletions / rate("DeleteBackup", scale)
+
+
+def listing_seconds(list_calls: int, scale: float = 1.0) -> float:
+    """Seconds `list_calls` ListBackups take at ListBackups' rate (5/s): the prune's other bound."""
+    return list_calls / rate("ListBackups", scale)
+
+
+def totals(calls: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """Operation -> calls, whatever their outcome."""
+    return {operation: sum(outcomes.values()) for operation, outcomes in sorted(calls.items())}
+
+
+def refused(calls: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """Operation -> calls that did not succeed (throttled, rate-limited, errors): should be none."""
+    found = {op: sum(n for outcome, n in o.items() if outcome != "ok") for op, o in calls.items()}
+    return {op: n for op, n in sorted(found.items()) if n}
+
+
+@dataclass
+class Figures:
+    """What one scenario measured, and how it compares with its floor and minimum."""
+
+    name: str
+    description: str
+    wall_seconds: float
+    floor_seconds: float
+    floor_note: str
+    calls: dict[str, int]
+    minimum: dict[str, int]
+    refused: dict[str, int] = field(default_factory=dict)
+    client_cpu_seconds: float = 0.0
+    judged: bool = True  # False for the naive comparison: no target applies
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def total_minimum(self) -> int:
+        return sum(self.minimum.values())
+
+    @property
+    def time_ratio(self) -> float:
+        return self.wall_seconds / self.floor_seconds if self.floor_seconds else float("inf")
+
+    @property
+    def calls_ratio(self) -> float:
+        return self.total_calls / self.total_minimum if self.total_minimum else float("inf")
+
+    @property
+    def cpu_per_call_ms(self) -> float:
+        return 1000 * self.client_cpu_seconds / self.total_calls if self.total_calls else 0.0
+
+    def verdict(self, ratio: float, target: float) -> str:
+        if not self.judged:
+            return "-"
+        return "PASS" if ratio <= target else "MISS"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(
+            total_calls=self.total_calls,
+            total_minimum=self.total_minimum,
+            time_ratio=round(self.time_ratio, 3),
+            calls_ratio=round(self.calls_ratio, 3),
+            cpu_per_call_ms=round(self.cpu_per_call_ms, 3),
+            time_verdict=self.verdict(self.time_ratio, TIME_TARGET),
+            calls_verdict=self.verdict(self.calls_ratio, CALLS_TARGET),
+        )
+        return data
+
+    def render(self) -> str:
+        """The scenario's block of the printed report."""
+        lines = [f"== {self.name}: {self.description}"]
+        lines.append(
+            f"   wall {self.wall_seconds:8.2f} s   floor {self.floor_seconds:8.2f} s ({self.floor_note})   "
+            f"ratio {self.time_ratio:5.2f}x  {self.verdict(self.time_ratio, TIME_TARGET)} (target {TIME_TARGET}x)"
+        )
+        lines.append(
+            f"   calls {self.total_calls:7d}   minimum {self.total_minimum:7d}   "
+            f"ratio {self.calls_ratio:5.2f}x  {self.verdict(self.calls_ratio, CALLS_TARGET)} (target {CALLS_TARGET}x)"
+        )
+        lines.append("   operation            calls   minimum")
+        for operation in sorted(set(self.calls) | set(self.minimum)):
+            minimum = self.minimum.get(operation)
+            shown = "" if minimum is None else f"{minimum:9d}"
+            lines.append(f"   {operation:18s} {self.calls.get(operation, 0):7d} {shown}")
+        if self.refused:
+            lines.append(f"   refused calls (throttled, rate-limited, errors): {self.refused}")
+        lines.append(
+            f"   client CPU {self.client_cpu_seconds:.2f} s ({self.cpu_per_call_ms:.2f} ms a call, "
+            f"{self.client_cpu_seconds / self.wall_seconds:.0%} of one core)"
+            if self.wall_seconds
+            else "   client CPU -"
+        )
+        for key, value in self.notes.items():
+            lines.append(f"   {key}: {value}")
+        return "\n".join(lines)

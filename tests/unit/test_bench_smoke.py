@@ -1,0 +1,101 @@
+"""The benchmark's own arithmetic and checks, and each scenario run at a tiny size on the in-process stand-in."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tablesafe.backup import BackupReport
+from tests.bench import model, scenarios
+from tests.bench.cloud import Cloud
+from tests.bench.scenarios import Conditions, PruneSeed
+
+FAST = Conditions(latency_ms=0.0, scale=100.0)  # documented limits x100: the rates are never what a tiny run waits on
+
+
+@pytest.fixture
+def cloud(standin):
+    return Cloud(standin)
+
+
+def test_floors_follow_the_documented_rates():
+    assert model.backup_floor(2500) == 50.0  # CreateBackup 50/s
+    assert model.backup_floor(20_000, scale=5) == 80.0
+    assert model.prune_floor(10_000) == 1000.0  # DeleteBackup 10/s: the issue's daily prune of 10,000 tables
+    assert model.listing_seconds(10_101) == pytest.approx(2020.2)  # ListBackups 5/s
+    assert model.discovery_seconds(2500) == pytest.approx(24 / 15)  # 25 pages at 15/s, the first one at once
+
+
+def test_minimum_calls_count_pages_as_aws_returns_them():
+    assert model.backup_minimum(250) == {"GetResources": 3, "ListBackups": 1, "CreateBackup": 250}
+    assert model.backup_minimum(0)["GetResources"] == 1  # an empty answer is still one call
+    assert model.get_resources_pages(100) == 1  # the last page carries an empty token
+    assert model.list_backups_pages(180) == 2
+    assert model.list_backups_pages(100) == 2  # a full last page still carries LastEvaluatedBackupArn
+    assert model.prune_minimum(5000, 1000, 5000) == {"ListBackups": 51 + 1000, "DeleteBackup": 5000}
+
+
+def test_tagged_tables_are_spread_evenly_through_the_names():
+    names = scenarios.table_names(10)
+
+    assert scenarios.tagged_subset(names, 5) == ["t00000", "t00002", "t00004", "t00006", "t00008"]
+    assert scenarios.tagged_subset(names, 10) == names
+
+
+def test_the_backup_check_names_missing_doubled_and_stray_tables():
+    report = BackupReport("daily", "daily", None, "x")  # type: ignore[arg-type]
+
+    problems = scenarios._check_backups(["a", "b", "c"], {"a": 1, "b": 2, "z": 1}, [report])
+
+    assert any("1 tagged tables have no backup" in p and "'c'" in p for p in problems)
+    assert any("more than one backup" in p and "'b'" in p for p in problems)
+    assert any("untagged tables were backed up" in p and "'z'" in p for p in problems)
+
+
+def test_prune_seed_expires_what_is_past_retention():
+    seed = PruneSeed(tables=2, days=38)
+
+    assert seed.expired_per_table == 3  # 35, 36 and 37 days (and 90 minutes) old
+    assert PruneSeed(tables=1, days=36).expired_per_table == 1
+
+
+def test_backup_scenario_backs_up_each_tagged_table_once(cloud):
+    result = scenarios.backup(cloud, "tiny-backup", tables=30, tagged=12, conditions=FAST)
+
+    assert result.problems == []
+    assert result.figures.calls["CreateBackup"] == 12
+    assert result.figures.minimum == {"GetResources": 1, "ListBackups": 1, "CreateBackup": 12}
+
+
+def test_scale_scenario_continues_across_invocations_until_every_table_is_done(cloud):
+    ticks = itertools.count()  # a clock that advances one second each time the run asks for the time left
+
+    result = scenarios.backup(
+        cloud,
+        "tiny-scale",
+        tables=12,
+        tagged=12,
+        conditions=FAST,
+        budget=8.0,
+        reserve=4.0,
+        clock=lambda: float(next(ticks)),
+    )
+
+    assert result.problems == []  # every table exactly one backup, none failed
+    assert result.extra["invocations"] >= 2
+
+
+def test_prune_scenario_deletes_exactly_the_expired_backups(cloud):
+    result = scenarios.prune(cloud, "tiny-prune", seed=PruneSeed(tables=3, days=38), conditions=FAST)
+
+    assert result.problems == []
+    assert result.figures.calls == {"ListBackups": 4, "DeleteBackup": 9}
+
+
+def test_naive_approaches_do_the_same_work(cloud):
+    backup = scenarios.naive_backup_scenario(cloud, "naive-backup", tables=8, tagged=4, conditions=FAST)
+    prune = scenarios.naive_prune_scenario(cloud, "naive-prune", seed=PruneSeed(tables=2, days=37), conditions=FAST)
+
+    assert backup.problems == [] and backup.figures.calls["ListTagsOfResource"] == 8
+    assert prune.problems == [] and prune.figures.calls["DeleteBackup"] == 4

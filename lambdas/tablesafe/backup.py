@@ -147,6 +147,19 @@ class BackupReport:
         }
 
 
+def select_tables(
+    tables: Iterable[TaggedTable], plan: str, plans: Mapping[str, object]
+) -> tuple[list[TaggedTable], list[TaggedTable]]:
+    """The tables of `plan`, and those whose tag value names no configured plan (reported, never backed up).
+
+    Tag values are compared exactly: " daily" or "Daily" is not "daily", and is reported rather than guessed at.
+    """
+    tables = list(tables)
+    mine = [t for t in tables if t.tag_value == plan]
+    unknown = [t for t in tables if t.tag_value not in plans]
+    return mine, unknown
+
+
 def run_backup(
     gateway: DynamoDbGateway,
     settings: Settings,
@@ -232,20 +245,18 @@ class _BackupRun:
 
     def _discover(self) -> list[str]:
         tables: list[TaggedTable] = self.gateway.find_tagged_tables(self.settings.tag_key)
-        targets = []
-        for table in tables:
-            if table.tag_value == self.request.plan:
-                targets.append(table.name)
-                self.tags[table.name] = table.tags
-            elif table.tag_value not in self.settings.plans:
-                self.report.unknown_plan[table.name] = table.tag_value
-                logger.error(
-                    "table tagged with an unknown plan; it is not backed up",
-                    table=table.name,
-                    tag_key=self.settings.tag_key,
-                    tag_value=table.tag_value,
-                    configured_plans=sorted(self.settings.plans),
-                )
+        mine, unknown = select_tables(tables, self.request.plan, self.settings.plans)
+        targets = [table.name for table in mine]
+        self.tags = {table.name: table.tags for table in mine}
+        for table in unknown:
+            self.report.unknown_plan[table.name] = table.tag_value
+            logger.error(
+                "table tagged with an unknown plan; it is not backed up",
+                table=table.name,
+                tag_key=self.settings.tag_key,
+                tag_value=table.tag_value,
+                configured_plans=sorted(self.settings.plans),
+            )
         logger.info(
             "tables discovered",
             plan=self.request.plan,

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tablesafe.backup import BackupRequest
+from tablesafe.backup import BackupRequest, select_tables
+from tablesafe.dynamodb import TaggedTable
 from tablesafe.events import EventError
 
 NOW = datetime(2026, 11, 27, 9, 41, 27, tzinfo=UTC)
@@ -52,3 +53,23 @@ def test_a_continuation_event_round_trips():
 def test_a_garbled_event_fails_fast_naming_the_key(event, named):
     with pytest.raises(EventError, match=named):
         BackupRequest.from_event(event, NOW)
+
+
+def tagged(name: str, value: str) -> TaggedTable:
+    return TaggedTable(name=name, arn=f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}", tag_value=value)
+
+
+def test_discovery_keeps_the_plans_tables_and_reports_tag_values_naming_no_plan():
+    tables = [
+        tagged("orders", "daily"),
+        tagged("reports", "weekly"),
+        tagged("typo", "dialy"),
+        tagged("case", "Daily"),
+        tagged("space", "daily "),
+        tagged("empty", ""),
+    ]
+
+    mine, unknown = select_tables(tables, "daily", {"daily": object(), "weekly": object()})
+
+    assert [t.name for t in mine] == ["orders"]
+    assert [t.name for t in unknown] == ["typo", "case", "space", "empty"]  # "reports" is another plan's: silent

@@ -122,6 +122,7 @@ class DayRecord:
     number: int
     day: date
     until: datetime | None = None  # the last day ends with its prune run
+    stopped: datetime | None = None  # the simulation stopped early because the application misbehaved
     created: Counter[str] = field(default_factory=Counter)  # "plan/rule" -> backups created
     pruned: Counter[str] = field(default_factory=Counter)  # table -> backups deleted
     prune_time: datetime | None = None
@@ -406,6 +407,7 @@ class Demo:
         self.retries = {name: self._retry_attempts(name) for name in (BACKUP_FUNCTION, PRUNE_FUNCTION)}
         self.datapoints: list[Datapoint] = []
         self.dlq_messages: list[datetime] = []
+        self.clock = datetime.min.replace(tzinfo=UTC)  # the latest simulated time reached
         self.tagged: dict[str, str] = {t.name: t.tag for t in SAMPLE_TABLES if t.tag is not None}
         self.staged: dict[tuple[str, datetime], str] = {}  # (plan/rule, slot) -> table expected to fail
         (prune,) = assembly.schedules_for(PRUNE_FUNCTION)
@@ -556,16 +558,20 @@ class Demo:
                 self.datapoints += emf_datapoints(run, moment)
                 self.datapoints.append(self._lambda_point(run, moment))
                 attempts.append((moment, run))
-                if not run.ok and not (staged is not None and attempt == 0):
-                    self.account.problems.append(
-                        f"{function} failed at {moment:%Y-%m-%d %H:%M} (event {run.event}): "
-                        f"{(run.error or {}).get('errorType')}: {(run.error or {}).get('errorMessage')}"
-                    )
+            self.clock = max(self.clock, moment)
             if all(run.ok for run in runs):
                 break
         else:
             self.dlq_messages.append(moment)
             self._note(f"{moment:%H:%M} {function}: every attempt failed; the event went to the dead-letter queue")
+        unexpected = [(t, run) for t, run in attempts if not run.ok and not (staged is not None and t == when)]
+        if unexpected:
+            error = unexpected[-1][1].error or {}
+            times = ", ".join(f"{t:%H:%M}" for t, _ in unexpected)
+            self.account.problems.append(
+                f"{function} failed {len(unexpected)} time(s) on {when:%Y-%m-%d} at {times} (event {event}): "
+                f"{error.get('errorType')}: {error.get('errorMessage')}"
+            )
         if staged is not None:
             self._key_restored()
         return attempts
@@ -656,10 +662,12 @@ class Demo:
     def finish(self, start: datetime, end: datetime) -> None:
         """What is left and why, the cost, the alarms, and the checks that hold across the whole run."""
         listing = self._listing()
-        decisions = decide(listing, self.settings.plans, self.prefix, end)
+        # As of the last prune: a backup that expired after it is not the prune's fault (the run may stop early).
+        as_of = max((d.prune_time for d in self.account.days if d.prune_time), default=start)
+        decisions = decide(listing, self.settings.plans, self.prefix, as_of)
         for d in sorted(decisions, key=lambda d: (d.backup.table_name, d.backup.created)):
             b = d.backup
-            self.account.kept.append(Kept(b.table_name, b.name, b.backup_type, d.age_days(end), self._why(d, end)))
+            self.account.kept.append(Kept(b.table_name, b.name, b.backup_type, d.age_days(end), self._why(d, as_of)))
             if d.verdict is Verdict.DELETE:
                 self.account.problems.append(f"{b.name} of {b.table_name} outlived the last prune: {d.reason}")
         scratch = [b for b in listing if b.table_name == "scratch"]
@@ -720,16 +728,17 @@ class Demo:
 
     def _alarms(self, start: datetime, end: datetime) -> None:
         alarms = template_alarms(self.assembly.template)
+        horizon = end + timedelta(minutes=10)  # the last runs' 5-minute periods close
         points = list(self.datapoints)
         dlq = [a for a in alarms if a.namespace == "AWS/SQS"]
         if self.dlq_messages:
             for alarm in dlq:  # a message stays visible until someone reads it: sample the queue every period
                 moment = min(self.dlq_messages)
-                while moment <= end:
+                while moment <= horizon:
                     count = sum(m <= moment for m in self.dlq_messages)
                     points.append(Datapoint(moment, alarm.namespace, alarm.metric, alarm.dimensions, count))
                     moment += timedelta(seconds=alarm.period)
-        self.account.alarms = evaluate_alarms(alarms, points, start, end + timedelta(minutes=10))
+        self.account.alarms = evaluate_alarms(alarms, points, start, horizon)
         self.account.unknown_plan_alarmed = any(a.metric == M_UNKNOWN_PLAN_TABLES for a in alarms)
 
     # -- the whole run -----------------------------------------------------------------------------------------------
@@ -751,6 +760,11 @@ class Demo:
                 self.prune_run(step.schedule, step.when)
             elif step.schedule is not None:
                 self.backup_run(step.schedule, step.when)
+            self.clock = max(self.clock, step.when)
+            if self.account.problems:
+                self._note(f"{self.clock:%H:%M} the simulation stops here: the application misbehaved (PROBLEM below)")
+                end = self.account.days[-1].stopped = self.clock
+                break
         self.account.days[-1].until = end
         render_day(self.console, self.account.days[-1])
         self.finish(start, end)
@@ -819,7 +833,9 @@ def render_setup(console: Console, account: Account, start: datetime) -> None:
 
 def render_day(console: Console, day: DayRecord) -> None:
     head = Text(f"Day {day.number} · {day.day:%a %d %b}", style="bold")
-    if day.until is not None:
+    if day.stopped is not None:
+        head.append(f" (stopped at {day.stopped:%H:%M})")
+    elif day.until is not None:
         head.append(f" (ends with the {day.until:%H:%M} prune)")
     console.print(head)
     created = ", ".join(f"{rule} {n}" for rule, n in sorted(day.created.items()))
@@ -890,7 +906,7 @@ def render_account(console: Console, account: Account, *, every_deletion: bool =
 
     alarms = _table("Alarms of the template, evaluated on the metrics the runs emitted")
     for column in ("Alarm", "Would fire", "Because", "At the end"):
-        alarms.add_column(column, no_wrap=column != "Because")
+        alarms.add_column(column, no_wrap=column != "Because", overflow="fold")
     start = account.days[0].day if account.days else None
     for alarm in account.alarms:
         fired = ", ".join(f"day {(t.date() - start).days + 1} {t:%H:%M}" for t in alarm.fired) if start else ""

@@ -20,6 +20,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -785,15 +786,15 @@ class Demo:
 
 def _table(title: str) -> Table:
     return Table(
-        title=title, width=WIDTH, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+        title=title, expand=True, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
     )
 
 
 def _lines(rows: list[tuple[str, str]], style: str = "") -> Table:
     """Label/text rows whose text wraps under itself, not under the label."""
-    grid = Table.grid(padding=(0, 1))
+    grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(width=10, no_wrap=True)
-    grid.add_column(width=WIDTH - 11)
+    grid.add_column(ratio=1)
     for label, text in rows:
         grid.add_row(Text("  " + label), Text(text, style=style))
     return grid
@@ -822,7 +823,7 @@ def render_setup(console: Console, account: Account, start: datetime) -> None:
         "Lambda retries asynchronous invocations.\n"
     )
     text.append(f"Simulated days start on {start:%a %d %b %Y}, UTC.")
-    console.print(Panel(text, title="tablesafe demo", title_align="left", width=WIDTH))
+    console.print(Panel(text, title="tablesafe demo", title_align="left"))
     table = _table("Sample tables")
     for column in ("Table", "Tag backup-plan", "Items", "Notes"):
         table.add_column(column, justify="right" if column == "Items" else "left")
@@ -902,7 +903,7 @@ def render_account(console: Console, account: Account, *, every_deletion: bool =
         if account.unknown_plan_alarmed
         else "That is a metric, not an alarm: no alarm of the template watches it."
     )
-    console.print(Panel(unknown, title="Unknown plan", title_align="left", width=WIDTH))
+    console.print(Panel(unknown, title="Unknown plan", title_align="left"))
 
     alarms = _table("Alarms of the template, evaluated on the metrics the runs emitted")
     for column in ("Alarm", "Would fire", "Because", "At the end"):
@@ -984,6 +985,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.days < 2:
         parser.error("--days must be at least 2")
     isolate_environment()
+    # A cancelled job (SIGTERM) unwinds like Ctrl-C: the stand-in, the runner and the temporary files are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console = Console(width=min(shutil.get_terminal_size((WIDTH, 24)).columns, WIDTH), highlight=False)
     started = time.monotonic()
     scenario = Scenario(

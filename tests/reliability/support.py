@@ -167,24 +167,24 @@ class Account:
         return set(self.healthy) | set(self.broken)
 
 
-def build_account(standin: StandIn, size: Size, plan: str = "daily") -> Account:
+def build_account(standin: StandIn, size: Size, plan: str = "daily", *, broken: bool = True) -> Account:
     """`size.tables` healthy tables of `plan`, three broken ones, six with a malformed tag value, four others."""
     ddb = standin.client("dynamodb")
     healthy = [f"t{i:04d}" for i in range(size.tables)]
-    broken = {f"broken-{i}": status for i, status in enumerate(BROKEN_STATUSES)}
+    unusable = {f"broken-{i}": status for i, status in enumerate(BROKEN_STATUSES)} if broken else {}
     malformed = {f"typo-{i}": value for i, value in enumerate(MALFORMED_TAGS)}
     other = "gfs" if plan != "gfs" else "daily"
     bystanders = {"other-plan-0": other, "other-plan-1": other, "untagged-0": None, "untagged-1": None}
     with faults_paused(standin):
-        for name in [*healthy, *broken]:
+        for name in [*healthy, *unusable]:
             create_table(ddb, name, {TAG_KEY: plan})
         for name, value in malformed.items():
             create_table(ddb, name, {TAG_KEY: value})
         for name, tag in bystanders.items():
             create_table(ddb, name, {TAG_KEY: tag} if tag else None)
-        for name, status in broken.items():
+        for name, status in unusable.items():
             standin.set_table_status(name, status)
-    return Account(healthy, broken, malformed, list(bystanders))
+    return Account(healthy, unusable, malformed, list(bystanders))
 
 
 class Budget:

@@ -115,6 +115,24 @@ def test_the_same_slot_run_twice_in_a_row_makes_no_extra_backup(
     record_property("figures", {"secondRunCalls": tally.as_dict()})
 
 
+class Racing(DynamoDbGateway):
+    """Holds the run's first CreateBackup until the other run is about to send its own: both have listed the slot
+    and found nothing, and they race for every table from there."""
+
+    def __init__(self, start_line: threading.Barrier) -> None:
+        super().__init__(rate_limits=FAST)
+        self.start_line = start_line
+        self.started = False
+        self._lock = threading.Lock()
+
+    def create_backup(self, table_name: str, backup_name: str) -> Any:
+        with self._lock:  # the run's other workers wait here meanwhile
+            if not self.started:
+                self.start_line.wait()
+                self.started = True
+        return super().create_backup(table_name, backup_name)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_two_concurrent_runs_of_the_same_slot_make_no_extra_backup(
     standin: StandIn, size: Size, record_property: Any
@@ -126,9 +144,11 @@ def test_two_concurrent_runs_of_the_same_slot_make_no_extra_backup(
     reports: list[BackupReport] = []
     errors: list[BaseException] = []
 
+    start_line = threading.Barrier(2, timeout=120)
+
     def run() -> None:
         try:
-            reports.append(run_backup(DynamoDbGateway(rate_limits=FAST), settings(), REQUEST))
+            reports.append(run_backup(Racing(start_line), settings(), REQUEST))
         except BaseException as error:  # a thread's exception would otherwise only be printed
             errors.append(error)
 

@@ -159,6 +159,16 @@ class Monitoring(Construct):
             for rule in plan.rules:
                 self._rule_alarms(plan.name, rule.name, rule.schedule.interval)
         self._alarm(
+            "UnknownPlanTables",
+            name="tablesafe-unknown-plan-tags",
+            description=f"Some tables carry the {config.tag_key} tag with a value naming no configured plan, so they "
+            "are not backed up (a typo, or a removed plan); the backup function's ERROR lines name each table "
+            "and value.",
+            metric=_metric(
+                constants.M_UNKNOWN_PLAN_TABLES, {SERVICE_DIMENSION: constants.SERVICE_BACKUP}, FAILURE_PERIOD
+            ),
+        )
+        self._alarm(
             "PruneTablesFailed",
             name="tablesafe-prune-tables-failed",
             description="The prune run could not list or delete the backups of some tables.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tablesafe.backup import BackupReport, BackupRequest, BackupRunFailed, Outcome, run_backup
@@ -20,6 +21,7 @@ from tablesafe.constants import (
     M_TABLES_FAILED,
     M_TABLES_SKIPPED,
     M_UNKNOWN_PLAN_TABLES,
+    METRICS_NAMESPACE,
 )
 from tablesafe.continuation import LambdaContinuation
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
@@ -45,6 +47,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _emit(report: BackupReport) -> None:
+    if report.unknown_plan:
+        # Also without Plan/Rule, so that one alarm covers every rule's runs.
+        document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
+        document.add_metric(name=M_UNKNOWN_PLAN_TABLES, unit=COUNT, value=len(report.unknown_plan))
+        document.flush_metrics()
     logger.info("backup run finished", run=report.as_dict())
     finished = not report.failed and not report.handed_over
     put_metrics(

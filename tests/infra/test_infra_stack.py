@@ -510,6 +510,16 @@ def test_alarm_dimensions_are_those_powertools_emits_under_the_functions_environ
     assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {k: emitted[k] for k in directive["Dimensions"][0]}
 
 
+def test_a_table_tagged_with_an_unknown_plan_raises_one_alarm_for_every_rule(gfs: Synthesized) -> None:
+    # The backup function emits UnknownPlanTables under {service} alone as well, so one alarm covers all rules.
+    alarm = alarms(gfs)["tablesafe-unknown-plan-tags"]
+
+    assert alarm["MetricName"] == constants.M_UNKNOWN_PLAN_TABLES
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": constants.SERVICE_BACKUP}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["AlarmActions"]
+
+
 # --- dashboard ----------------------------------------------------------------------------------------------------
 
 

@@ -53,10 +53,13 @@ def test_four_days_of_the_deployable_functions_give_the_account_a_user_expects(s
     assert events["nightly-from-aws-backup"] == "AWS_BACKUP backup: not tablesafe's"
     assert events["tablesafe.archive.monthly.20261006T0000Z"] == "orphaned: plan archive removed"
     assert account.orphaned == {"tablesafe.archive.monthly.20261006T0000Z": "plan 'archive' is no longer configured"}
-    assert account.unknown_plan == {"legacy": "weekly-legacy"} and not account.unknown_plan_alarmed
-    # The staged failure fires the function-error and TablesFailed alarms, nothing else, and they clear.
+    assert account.unknown_plan == {"legacy": "weekly-legacy"} and account.unknown_plan_alarmed
+    # The staged failure fires the function-error and TablesFailed alarms, and they clear; the mistyped tag fires
+    # the unknown-plan alarm at every backup run, from the first one (it reads OK between runs: no data).
     fired = {a.name: [f"{t:%d %H:%M}" for t in a.fired] for a in account.alarms if a.fired}
+    unknown_plan = fired.pop("tablesafe-unknown-plan-tags")
     assert fired == {"tablesafe-backup-errors": ["17 03:05"], "tablesafe-tables-failed.daily.daily": ["17 03:05"]}
+    assert unknown_plan[0] == f"{account.days[0].day:%d} 00:05"  # the first backup run (six-hourly, 00:00)
     assert {a.final for a in account.alarms} == {"OK"}
     assert "tablesafe-no-successful-backup.daily.daily" in {a.name for a in account.alarms}
     # The prune's cost estimate covers every scheduled backup here, and it is not zero.
@@ -70,7 +73,7 @@ def test_four_days_of_the_deployable_functions_give_the_account_a_user_expects(s
     text = out.getvalue()
     assert "Day 4 · Wed 18 Nov (ends with the 04:30 prune)" in text
     assert "customers: KMS key unreachable -> run failed naming it (BackupRunFailed)" in text
-    assert "no alarm of the template watches it" in text
+    assert "An alarm of the template watches that metric." in text
     assert max(len(line) for line in text.splitlines()) <= 100
 
 

@@ -12,7 +12,7 @@ import calendar
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _RATE = re.compile(r"^rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
@@ -53,6 +53,26 @@ def parse_schedule(expression: str) -> ScheduleExpression:
     if not cron:
         raise ValueError("expected cron(minutes hours day-of-month month day-of-week year) or rate(N unit)")
     return ScheduleExpression(text, _Cron(cron[1].split()).interval())
+
+
+def run_times(expression: str, start: datetime, end: datetime, zone: tzinfo = UTC) -> list[datetime]:
+    """When the schedule fires in [start, end], in UTC, its cron read in `zone`; a rate runs from `start` on."""
+    schedule = parse_schedule(expression)
+    if schedule.expression.startswith("rate("):
+        count = int((end - start) / schedule.interval)
+        return [start + schedule.interval * i for i in range(count + 1)]
+    cron = _Cron(schedule.expression[len("cron(") : -1].split())
+    times = []
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while day <= end.astimezone(zone).date() + timedelta(days=1):
+        if day.year in cron.years and day.month in cron.months and day.day in cron.days_in_month(day.year, day.month):
+            for hour in sorted(cron.hours):
+                for minute in sorted(cron.minutes):
+                    moment = datetime.combine(day, time(hour, minute), zone).astimezone(UTC)
+                    if start <= moment <= end:
+                        times.append(moment)
+        day += timedelta(days=1)
+    return times
 
 
 class _Cron:

@@ -49,7 +49,7 @@ from tablesafe.constants import (
 from tablesafe.dynamodb import Backup
 from tablesafe.naming import is_manual, manual_name, parse_scheduled, scheduled_name
 from tablesafe.retention import Decision, Verdict, decide
-from tablesafe.schedule_expr import _Cron, parse_schedule
+from tablesafe.schedule_expr import run_times as schedule_runs
 from tablesafe.settings import Settings
 from tests.lambda_runner import CloudAssembly, Invocation, LambdaRunner, ScheduleSpec, synthesize
 from tests.standin.server import StandIn
@@ -353,24 +353,8 @@ def evaluate_alarms(
 
 def run_times(schedule: ScheduleSpec, start: datetime, end: datetime) -> list[datetime]:
     """When a schedule fires in [start, end]. A rate schedule starts when it is created: here, at `start`."""
-    if schedule.expression.startswith("rate("):
-        every = parse_schedule(schedule.expression).interval
-        count = int((end - start) / every)
-        return [start + every * i for i in range(count + 1)]
-    # The project's own cron reader, so the demo fires a schedule exactly when the app's validation says it runs.
-    cron = _Cron(schedule.expression[len("cron(") : -1].split())
-    zone = ZoneInfo(schedule.timezone)
-    times = []
-    day = start.astimezone(zone).date() - timedelta(days=1)
-    while day <= end.astimezone(zone).date() + timedelta(days=1):
-        if day.year in cron.years and day.month in cron.months and day.day in cron.days_in_month(day.year, day.month):
-            for hour in sorted(cron.hours):
-                for minute in sorted(cron.minutes):
-                    moment = datetime.combine(day, clock(hour, minute), zone).astimezone(UTC)
-                    if start <= moment <= end:
-                        times.append(moment)
-        day += timedelta(days=1)
-    return times
+    # The project's own reader, so the demo fires a schedule exactly when the app's validation says it runs.
+    return schedule_runs(schedule.expression, start, end, ZoneInfo(schedule.timezone))
 
 
 # -- the run ---------------------------------------------------------------------------------------------------------

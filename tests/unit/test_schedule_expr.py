@@ -305,3 +305,22 @@ def test_last_nearest_weekday_and_nth_weekday_match_a_day_by_day_walk(dom: str, 
     expected = day_by_day_longest_gap(dom, months, dow)
 
     assert parse_schedule(f"cron(0 9 {dom} {months} {dow} *)").interval == expected
+
+
+def test_run_times_lists_when_a_schedule_fires_in_utc():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from tablesafe.schedule_expr import run_times
+
+    start, end = datetime(2026, 3, 28, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)
+    assert run_times("cron(0 3 * * ? *)", start, end) == [datetime(2026, 3, d, 3, tzinfo=UTC) for d in (28, 29, 30)]
+    # Read in Paris time: 03:00 is 02:00 UTC before the switch to summer time (29 March) and 01:00 UTC after it.
+    paris = run_times("cron(0 3 * * ? *)", start, end, ZoneInfo("Europe/Paris"))
+    assert [t.hour for t in paris] == [2, 1, 1]
+    assert run_times("rate(12 hours)", start, start.replace(day=29)) == [
+        start,
+        start.replace(hour=12),
+        start.replace(day=29),
+    ]
+    assert run_times("cron(0 4 ? * SUN *)", start, end) == [datetime(2026, 3, 29, 4, tzinfo=UTC)]

@@ -18,7 +18,7 @@ finishes what it started and hands the tables after the last finished one to a c
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -350,6 +350,18 @@ class _PruneRun:
             if decision.verdict is Verdict.ORPHANED:
                 self.report.orphaned += 1
                 logger.warning("orphaned backup kept", **self._fields(decision))
+        verdicts = Counter(d.verdict.value for d in decisions)
+        logger.info(
+            "table pruned",
+            table=table,
+            listed=len(decisions),
+            deleting=verdicts[Verdict.DELETE.value],
+            kept=verdicts[Verdict.KEEP.value],
+            kept_by_min_keep=sum(d.verdict is Verdict.KEEP and "minKeep" in d.reason for d in decisions),
+            orphaned=verdicts[Verdict.ORPHANED.value],
+            foreign=verdicts[Verdict.FOREIGN.value],
+            dry_run=self.settings.dry_run,
+        )
         self._settle(wait_all=False, block=False)
         return True
 

@@ -147,10 +147,14 @@ def _by_age(backup: B, rule: Rule, rank: int, now: datetime, plan: str, rule_nam
         reason = f"one of the newest {rule.min_keep} available backups (minKeep)"
         return Decision(backup, Verdict.KEEP, reason, plan, rule_name)
     if not is_expired(backup, rule, now):
-        reason = f"within retention ({days:.2f} of {rule.retention_days} days)"
+        reason = f"within retention ({days:.2f} of {_days(rule.retention_days)})"
         return Decision(backup, Verdict.KEEP, reason, plan, rule_name)
-    reason = f"expired: {days:.2f} days old, retention {rule.retention_days} days, {rank} newer available"
+    reason = f"expired: {days:.2f} days old, retention {_days(rule.retention_days)}, {rank} newer available"
     return Decision(backup, Verdict.DELETE, reason, plan, rule_name)
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _configured_rule(backup: BackupLike, plans: Mapping[str, Plan], prefix: str) -> Rule | None:

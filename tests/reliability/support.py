@@ -35,7 +35,11 @@ class Size:
 
 SMALL = Size(tables=60, days=10)  # `make test`: seconds
 FULL = Size(tables=500, days=30)  # the figures: `make test-full`, or `pytest tests/reliability -m slow`
-SIZES = [pytest.param(SMALL, id="60-tables"), pytest.param(FULL, id="500-tables", marks=pytest.mark.slow)]
+# The full size takes about three minutes on two cores; the timeout leaves room for a slow machine.
+SIZES = [
+    pytest.param(SMALL, id="60-tables"),
+    pytest.param(FULL, id="500-tables", marks=[pytest.mark.slow, pytest.mark.timeout(1800)]),
+]
 
 # Every call of every operation: 10% throttled (no effect), 2% answered 500 (no effect), 2% taken into account and
 # then its answer lost (500, 503 or the connection dropped). The stand-in draws them from a fixed seed.

@@ -84,20 +84,17 @@ def handler_environment(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> It
     cold_start.cache_clear()
 
 
-def emf_metrics(output: str) -> dict[str, float]:
-    """EMF metric values in captured stdout, summed by name."""
-    totals: dict[str, float] = {}
+def emf_documents(output: str) -> list[dict[str, Any]]:
+    """Each EMF document in captured stdout, as {metric or dimension name: value}."""
+    documents = []
     for line in output.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for metric in directive["Metrics"]:
-                value = document[metric["Name"]]
-                totals[metric["Name"]] = totals.get(metric["Name"], 0.0) + sum(
-                    value if isinstance(value, list) else [value]
-                )
-    return totals
+        if '"_aws"' in line:
+            document = json.loads(line)
+            (directive,) = document["_aws"]["CloudWatchMetrics"]
+            names = [m["Name"] for m in directive["Metrics"]] + directive["Dimensions"][0]
+            values = {name: document[name] for name in names}
+            documents.append({k: sum(v) if isinstance(v, list) else v for k, v in values.items()})
+    return documents
 
 
 def test_malformed_tag_values_skip_only_their_tables_and_are_counted(
@@ -118,10 +115,12 @@ def test_malformed_tag_values_skip_only_their_tables_and_are_counted(
     assert sorted(slot_backups_by_table(standin, slot_name("daily", "daily", SLOT))) == account.healthy
     assert result["unknownPlan"] == account.malformed and result["failed"] == {}
     output = capsys.readouterr().out
-    metrics = emf_metrics(output)
-    assert metrics["UnknownPlanTables"] == len(account.malformed) == 6
-    assert metrics["BackupsCreated"] == len(account.healthy) and metrics["TablesFailed"] == 0
-    assert metrics["BackupRunsSucceeded"] == 1
+    documents = emf_documents(output)
+    (run,) = [d for d in documents if d.get("Plan") == "daily" and d.get("Rule") == "daily"]
+    assert run["BackupsCreated"] == len(account.healthy) and run["TablesFailed"] == 0
+    assert run["BackupRunsSucceeded"] == 1
+    counted = [d["UnknownPlanTables"] for d in documents if "UnknownPlanTables" in d]
+    assert counted and set(counted) == {len(account.malformed)} == {6}  # each document that counts them, rightly
     logged = [json.loads(line) for line in log.getvalue().splitlines() if "unknown plan" in line]
     assert {(line["table"], line["tag_value"]) for line in logged} == set(account.malformed.items())
 

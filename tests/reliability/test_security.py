@@ -1,11 +1,8 @@
 """Security promises, checked on the template app.py synthesizes as `cdk synth` runs it (the deployable artifact).
 
-tests/infra/test_infra_stack.py already checks, on an in-process synth: no `*` action in the policy documents
-(test_no_statement_allows_a_wildcard_action), the backup and prune roles' action lists
-(test_backup_role_may_back_up_but_never_delete, test_prune_role_may_delete_backups_but_never_create_them), the
-encrypted queue and topic (test_dead_letter_queue_is_encrypted_and_refuses_plain_http,
-test_alarm_topic_is_encrypted_with_a_rotated_key_cloudwatch_may_use) and cdk-nag (test_cdk_nag_finds_nothing_
-unacknowledged). This module adds what those leave open: permissions as IAM would evaluate them (every way a policy
+tests/infra/test_infra_stack.py already checks, on an in-process synth, the policy documents for `*` actions, the
+backup and prune roles' action lists, the encrypted queue and topic, and cdk-nag (see docs/reliability.md for the
+test names). This module adds what those leave open: permissions as IAM would evaluate them (every way a policy
 reaches a role, wildcards and NotAction matched), the role each function really runs as, that no other role can
 create or delete a backup, every topic and queue of the template, and which cdk-nag findings are acknowledged.
 """

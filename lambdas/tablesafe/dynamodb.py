@@ -28,6 +28,7 @@ PAGE_SIZE = 100  # ListBackups and GetResources return at most 100 items a page
 THROTTLING_CODES = frozenset(
     {
         "ThrottlingException",
+        "ThrottledException",  # the tagging API's name for it
         "Throttling",
         "LimitExceededException",
         "RequestLimitExceeded",

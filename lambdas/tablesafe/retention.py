@@ -2,8 +2,9 @@
 
 A backup is deleted only when every one of these holds: it is a USER backup whose name tablesafe gave it
 (``{prefix}.{plan}.{rule}.{slot}``), its plan and rule are still configured, it is AVAILABLE, it is older than the
-rule's retention, and it is not one of the newest ``minKeep`` AVAILABLE backups of its (table, plan, rule). The
-last rule holds whatever the age, so a table that was deleted keeps its last ``minKeep`` backups for good.
+rule's retention, and it is not one of the newest ``minKeep`` AVAILABLE backups of its (table, plan, rule),
+counted by slot so that two copies of one slot count once. The last rule holds whatever the age, so a table that
+was deleted keeps its last ``minKeep`` backups for good.
 """
 
 from __future__ import annotations
@@ -111,7 +112,13 @@ def decide(backups: Iterable[B], plans: Mapping[str, Plan], prefix: str, now: da
     for (_, plan_name, rule_name), members in groups.items():
         # Newest first; the ARN breaks ties so the same input always gives the same answer.
         members.sort(key=lambda m: (m[0].created, m[0].arn), reverse=True)
-        for rank, (backup, rule) in enumerate(members):
+        # minKeep counts slots (names), not backups: should a slot ever hold two copies, they must not crowd an
+        # older slot out of the newest minKeep.
+        slots: list[str] = []
+        for backup, rule in members:
+            if backup.name not in slots:
+                slots.append(backup.name)
+            rank = slots.index(backup.name)
             decisions[backup.arn] = _by_age(backup, rule, rank, now, plan_name, rule_name)
     return [decisions[arn] for arn in unique]
 

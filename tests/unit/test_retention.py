@@ -106,6 +106,21 @@ def test_the_newest_min_keep_available_backups_are_kept_even_when_expired() -> N
     assert sum(v is Verdict.DELETE for v in result.values()) == 2
 
 
+def test_two_copies_of_one_slot_count_once_towards_min_keep() -> None:
+    # given backups that stopped 100 days ago, the newest slot holding two copies (overlapping manual re-runs)
+    history = daily_history(range(100, 105))
+    newest = history[0]
+    copy = backup(100, name=newest.name)
+
+    result = verdicts([*history, copy])
+
+    # then minKeep=3 keeps three slots: both copies of the newest, and the next two slots
+    kept = {b.name for b in [*history, copy] if result[b.arn] is Verdict.KEEP}
+    assert kept == {b.name for b in history[:3]}
+    assert result[copy.arn] is Verdict.KEEP and result[newest.arn] is Verdict.KEEP
+    assert sum(v is Verdict.DELETE for v in result.values()) == 2
+
+
 def test_a_deleted_table_keeps_its_last_min_keep_backups_forever() -> None:
     # given the last three backups of a table deleted years ago (DynamoDB keeps backups of deleted tables)
     history = daily_history(range(1000, 1003), table="gone")

@@ -59,6 +59,13 @@ def prune_minimum(expired: int, tables_with_deletions: int, deletions: int) -> d
     }
 
 
+def prune_minimum_min_keep_only(expired: int, tables_with_deletions: int, deletions: int, min_keep: int) -> int:
+    """Fewest calls if only what minKeep needs were listed: the expired backups, then the account's backups from the
+    cutoff on, in time order, until each table with deletions has shown minKeep newer ones (daily backups: minKeep
+    backups a table), one DeleteBackup per deletion."""
+    return list_backups_pages(expired) + -(-min_keep * tables_with_deletions // PAGE) + deletions
+
+
 def prune_floor(deletions: int, scale: float = 1.0) -> float:
     """Seconds a prune cannot beat: DeleteBackup's rate (deletions / 10 s)."""
     return deletions / rate("DeleteBackup", scale)

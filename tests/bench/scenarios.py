@@ -125,24 +125,29 @@ def backup(
     cloud.reset_calls()
     server_cpu = cloud.cpu_seconds()
 
+    stalled: list[str] = []
+
     def invoke_until_done() -> list[BackupReport]:
         queue = [BackupRequest(PLAN, RULE, slot).as_event()]
         reports = []
         while queue:
             request = BackupRequest.from_event(queue.pop(0), now=datetime.now(UTC))
             deadline = clock() + budget if budget is not None else math.inf
-            reports.append(
-                run_backup(
-                    gateway, run_settings, request, time_left=lambda d=deadline: d - clock(), continue_run=queue.append
-                )
+            report = run_backup(
+                gateway, run_settings, request, time_left=lambda d=deadline: d - clock(), continue_run=queue.append
             )
+            reports.append(report)
+            if report.handed_over and not report.tables(Outcome.CREATED):
+                # Discovery and the slot listing took the whole budget: every continuation would do the same.
+                stalled.append(f"invocation {len(reports)} created nothing and handed {len(report.handed_over)} on")
+                break
         return reports
 
     reports, wall, cpu = _measure(invoke_until_done)
     server_cpu = cloud.cpu_seconds() - server_cpu
     calls = cloud.calls()
     per_table = cloud.backups_named(backup_name)
-    problems = _check_backups(targets, per_table, reports)
+    problems = stalled + _check_backups(targets, per_table, reports)
     minimum = model.backup_minimum(len(targets))
     discovery = model.discovery_seconds(len(targets), conditions.scale)
     notes: dict[str, Any] = {
@@ -286,6 +291,7 @@ def prune(cloud: Cloud, name: str, *, seed: PruneSeed, conditions: Conditions, d
     tables_with_deletions = seed.tables if seed.expired_per_table else 0
     minimum = model.prune_minimum(deletions, tables_with_deletions, deletions)
     listing = model.listing_seconds(minimum["ListBackups"], conditions.scale)
+    min_keep_only = model.prune_minimum_min_keep_only(deletions, tables_with_deletions, deletions, MIN_KEEP)
     floor = model.prune_floor(deletions, conditions.scale)
     figures = Figures(
         name=name,
@@ -305,6 +311,9 @@ def prune(cloud: Cloud, name: str, *, seed: PruneSeed, conditions: Conditions, d
             else f"exactly the {deletions} expired backups are gone, the other {len(seeded) - deletions} remain",
             "listing bound": f"{minimum['ListBackups']} ListBackups at {model.rate('ListBackups', conditions.scale):g}"
             f"/s = {listing:.1f} s ({'above' if listing > floor else 'below'} the deletion floor; the two overlap)",
+            "minKeep-only minimum": f"{min_keep_only} calls if only minKeep's needs were listed (the account's "
+            f"backups from the cutoff on, until each table showed {MIN_KEEP} newer ones): ratio "
+            f"{sum(model.totals(calls).values()) / min_keep_only:.2f}x",
             "stand-in CPU": f"{server_cpu:.1f} s ({server_cpu / wall:.0%} of one core)",
         },
     )

@@ -34,6 +34,7 @@ def test_minimum_calls_count_pages_as_aws_returns_them():
     assert model.list_backups_pages(180) == 2
     assert model.list_backups_pages(100) == 2  # a full last page still carries LastEvaluatedBackupArn
     assert model.prune_minimum(5000, 1000, 5000) == {"ListBackups": 51 + 1000, "DeleteBackup": 5000}
+    assert model.prune_minimum_min_keep_only(5000, 1000, 5000, min_keep=3) == 51 + 30 + 5000
 
 
 def test_tagged_tables_are_spread_evenly_through_the_names():
@@ -58,6 +59,29 @@ def test_prune_seed_expires_what_is_past_retention():
 
     assert seed.expired_per_table == 3  # 35, 36 and 37 days (and 90 minutes) old
     assert PruneSeed(tables=1, days=36).expired_per_table == 1
+
+
+@pytest.mark.parametrize(
+    "tag_filters",
+    [[{"Key": "backup-plan"}], [{"Key": "backup-plan", "Values": ["weekly"]}], [{"Key": "team"}], []],
+)
+def test_the_tag_index_answers_get_resources_page_for_page_as_the_stand_in_does(cloud, standin, tag_filters):
+    plans = ["daily", "weekly", None]
+    cloud.create_tables(
+        [(f"t{i:03d}", {"backup-plan": plans[i % 3]} if plans[i % 3] else {"team": "x"}) for i in range(250)]
+    )
+    index = cloud.tag_index
+    body = {"ResourceTypeFilters": ["dynamodb:table"], "TagFilters": tag_filters, "ResourcesPerPage": 40}
+    pages = 0
+    while True:
+        ours = index.answer(standin.account_id, standin.region, body)
+        theirs = index.original(standin.account_id, standin.region, body)
+        assert ours == theirs
+        pages += 1
+        if not ours["PaginationToken"]:
+            break
+        body["PaginationToken"] = ours["PaginationToken"]
+    assert pages > 1
 
 
 def test_backup_scenario_backs_up_each_tagged_table_once(cloud):

@@ -11,23 +11,10 @@ from pathlib import Path
 import pytest
 
 from tablesafe import cli
+from tests.integration.cli_support import run
 
 REGION = "us-east-1"
 VENV_BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def aws(standin, monkeypatch, tmp_path):
-    """A DynamoDB client of the stand-in; the CLI runs from an empty directory, so with the default configuration
-    (tag backup-plan, plan daily with rule daily, prefix tablesafe)."""
-    monkeypatch.chdir(tmp_path)
-    return standin.client("dynamodb")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def make_table(client, name: str, plan: str | None = None, items: int = 0) -> str:

@@ -9,26 +9,12 @@ import threading
 import boto3
 import pytest
 
-from tablesafe import cli
 from tablesafe.dynamodb import Throttled
 from tablesafe.restore import Backoff, Mode, Selection, copy_items
 from tablesafe.tables import TableGateway
+from tests.integration.cli_support import run
 
 REGION = "us-east-1"
-
-
-@pytest.fixture
-def aws(standin, monkeypatch, tmp_path):
-    """A DynamoDB client of the stand-in; the CLI runs from an empty directory, so with the default configuration
-    (tag backup-plan, plan daily with rule daily, prefix tablesafe)."""
-    monkeypatch.chdir(tmp_path)
-    return standin.client("dynamodb")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def make_table(client, name: str, *, range_key: bool = True) -> None:

@@ -8,27 +8,13 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from tablesafe import cli
+from tests.integration.cli_support import run
 
 REGION = "us-east-1"
 POLICY = {
     "TargetValue": 70.0,
     "PredefinedMetricSpecification": {"PredefinedMetricType": "DynamoDBReadCapacityUtilization"},
 }
-
-
-@pytest.fixture
-def aws(standin, monkeypatch, tmp_path):
-    """A DynamoDB client of the stand-in; the CLI runs from an empty directory, so with the default configuration
-    (tag backup-plan, plan daily with rule daily, prefix tablesafe)."""
-    monkeypatch.chdir(tmp_path)
-    return standin.client("dynamodb")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def make_source(client, name: str = "orders", items: int = 10) -> str:

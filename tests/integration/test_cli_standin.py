@@ -11,24 +11,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from tablesafe import cli
 from tablesafe.restore import Backoff
+from tests.integration.cli_support import run
 
 VENV_BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def aws(standin, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)  # default configuration: tag backup-plan, plan daily/daily (every day at 03:00)
-    return standin.client("dynamodb")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def make_table(client, name: str, plan: str | None = None) -> str:

@@ -46,6 +46,7 @@ class Sizes:
     coldstart_runs: int
     memory_backup: tuple[int, int]
     memory_prune: PruneSeed
+    memory_prune_daily: PruneSeed  # how the prune's memory grows with the backups it lists
     memory_prune_scale: float
 
 
@@ -62,6 +63,7 @@ FULL = Sizes(
     coldstart_runs=11,
     memory_backup=(5000, 2500),
     memory_prune=PruneSeed(1000, 40),
+    memory_prune_daily=PruneSeed(3000, 36),
     memory_prune_scale=10.0,
 )
 QUICK = Sizes(
@@ -77,6 +79,7 @@ QUICK = Sizes(
     coldstart_runs=7,
     memory_backup=(500, 250),
     memory_prune=PruneSeed(60, 38),
+    memory_prune_daily=PruneSeed(200, 36),
     memory_prune_scale=10.0,
 )
 CLOUD_SCENARIOS = (
@@ -263,6 +266,7 @@ def run_memory(cloud: Cloud, assembly: CloudAssembly, sizes: Sizes) -> tuple[dic
     runs = [
         (backup(*sizes.memory_backup, 1.0), True),  # the target: under 128 MB at 2,500 tables
         (prune(sizes.memory_prune, sizes.memory_prune_scale), False),
+        (prune(sizes.memory_prune_daily, sizes.memory_prune_scale), False),
         (backup(sizes.scale_tables, sizes.scale_tables, sizes.scale_factor), False),
     ]
     report: dict[str, Any] = {}

@@ -211,7 +211,7 @@ def _check_backups(targets: list[str], per_table: dict[str, int], reports: list[
         problems.append(f"{len(strays)} untagged tables were backed up (first: {strays[:3]})")
     if failed:
         problems.append(f"{len(failed)} tables failed: {dict(list(failed.items())[:3])}")
-    if created != len(targets):
+    if reports and created != len(targets):
         problems.append(f"the reports count {created} backups created, expected {len(targets)}")
     return problems
 
@@ -341,7 +341,7 @@ def naive_backup_scenario(cloud: Cloud, name: str, *, tables: int, tagged: int, 
     )
     calls = cloud.calls()
     per_table = cloud.backups_named(backup_name)
-    problems = [] if sorted(per_table) == sorted(targets) and set(per_table.values()) == {1} else ["wrong backups"]
+    problems = _check_backups(targets, per_table, [])
     figures = Figures(
         name=name,
         description=f"naive: ListTables, ListTagsOfResource per table, sequential CreateBackup; {tagged} of {tables}",
@@ -353,7 +353,11 @@ def naive_backup_scenario(cloud: Cloud, name: str, *, tables: int, tagged: int, 
         refused=model.refused(calls),
         client_cpu_seconds=cpu,
         judged=False,
-        notes={"phases": _phase_text(phases), "backed up": f"{len(done)} tables"},
+        notes={
+            "check": "FAILED: " + "; ".join(problems) if problems else "each tagged table has exactly one backup",
+            "phases": _phase_text(phases),
+            "backed up": f"{len(done)} tables",
+        },
     )
     return Result(figures, problems, {"phases": phases})
 
@@ -381,7 +385,11 @@ def naive_prune_scenario(cloud: Cloud, name: str, *, seed: PruneSeed, conditions
         refused=model.refused(calls),
         client_cpu_seconds=cpu,
         judged=False,
-        notes={"phases": _phase_text(phases), "deleted": f"{len(deleted)} backups of {len(seeded)}"},
+        notes={
+            "check": "FAILED: " + "; ".join(problems) if problems else "exactly the expired backups are gone",
+            "phases": _phase_text(phases),
+            "deleted": f"{len(deleted)} backups of {len(seeded)}",
+        },
     )
     return Result(figures, problems, {"phases": phases})
 

@@ -17,7 +17,7 @@ from aws_cdk import aws_iam as iam
 from infra_synth import ROOT, Synthesized, cdk_json_context, synthesize
 
 from infra import build_app
-from infra.bundling import BundlingError, distribution_files, package_files
+from infra.bundling import BundlingError, distribution_files, package_files, runtime_python
 from infra.stack import stack_name
 from tablesafe import constants
 
@@ -63,7 +63,7 @@ def test_both_functions_run_one_code_asset(first: Synthesized) -> None:
     assert len(codes) == 1
 
 
-def test_asset_holds_our_package_without_byte_code(first: Synthesized) -> None:
+def test_asset_holds_our_package_and_byte_code_for_the_runtime_only(first: Synthesized) -> None:
     asset = asset_dir(first)
     source = ROOT / "lambdas" / "tablesafe"
     expected = {p.relative_to(source).as_posix() for p in source.rglob("*.py") if "__pycache__" not in p.parts}
@@ -71,7 +71,15 @@ def test_asset_holds_our_package_without_byte_code(first: Synthesized) -> None:
     shipped = {p.relative_to(asset / "tablesafe").as_posix() for p in (asset / "tablesafe").rglob("*.py")}
     assert shipped == expected
     assert {"__init__.py", "constants.py", "backup_handler.py", "prune_handler.py"} <= shipped
-    assert not [p for p in asset.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
+    pycs = list(asset.rglob("*.pyc"))
+    if runtime_python() is None:  # no Python 3.13 on this machine: source only
+        assert not pycs
+        return
+    # Compiled by Python 3.13 only (never this interpreter's), for every module, as unchecked hash-based pycs
+    # (PEP 552 flags = 0b01), so the read-only /var/task needs no compiling and the asset is reproducible.
+    assert pycs and all(p.name.endswith(".cpython-313.pyc") for p in pycs)
+    assert len([p for p in pycs if "tablesafe" in p.parts]) == len(expected)
+    assert {int.from_bytes(p.read_bytes()[4:8], "little") for p in pycs} == {0b01}
 
 
 def test_asset_holds_powertools_at_the_version_the_tests_use(first: Synthesized) -> None:

@@ -23,8 +23,8 @@ from tablesafe.plans import ConfigError, plans_as_json
 BACKUP_FUNCTION_NAME = "tablesafe-backup"
 PRUNE_FUNCTION_NAME = "tablesafe-prune"
 TIMEOUT = Duration.seconds(900)  # Lambda's maximum; a run hands over to a continuation before it is reached
-BACKUP_MEMORY_MB = 256
-PRUNE_MEMORY_MB = 256
+BACKUP_MEMORY_MB = 512  # docs/performance.md: CPU share at 50 CreateBackup/s, with margin for arm64
+PRUNE_MEMORY_MB = 512  # docs/performance.md: up to ~420,000 listed backups an invocation
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 # Lambda retries a failed asynchronous invocation (a scheduled run, a continuation) twice, then sends the event to
 # the dead-letter queue; an event older than this is not run at all but sent there too.

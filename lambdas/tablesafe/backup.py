@@ -181,8 +181,15 @@ def run_backup(
     run = _BackupRun(gateway, settings, request, time_left, sleep, workers)
     report = run.execute()
     if report.handed_over:
-        if continue_run is None or request.continuation >= MAX_CONTINUATIONS:
-            reason = "no continuation available" if continue_run is None else "continuation limit reached"
+        if continue_run is None or request.continuation >= MAX_CONTINUATIONS or not report.results:
+            # An invocation that started no table would hand the same work on and on: fail it instead.
+            reason = (
+                "no continuation available"
+                if continue_run is None
+                else "continuation limit reached"
+                if report.results
+                else "the invocation had no time to start any table (timeout below the reserve?)"
+            )
             for table in report.handed_over:
                 report.results.append(TableResult(table, Outcome.FAILED, f"ran out of time ({reason})"))
             report.handed_over = []

@@ -198,8 +198,16 @@ def run_prune(
     """Delete the expired backups tablesafe made; see the module docstring for how and what is guaranteed."""
     report = _PruneRun(gateway, settings, request, time_left, workers).execute()
     if report.handed_over:
-        if continue_run is None or request.continuation >= MAX_CONTINUATIONS:
-            reason = "no continuation available" if continue_run is None else "continuation limit reached"
+        progressed = bool(report.tables_done or report.deletions)
+        if continue_run is None or request.continuation >= MAX_CONTINUATIONS or not progressed:
+            # An invocation that finished no table would hand the same work on and on: fail it instead.
+            reason = (
+                "no continuation available"
+                if continue_run is None
+                else "continuation limit reached"
+                if progressed
+                else "the invocation had no time to finish any table (timeout below the reserve?)"
+            )
             _fail_handed_over(report, f"ran out of time ({reason}); the next scheduled run prunes it")
         else:
             last_done = report.tables_done[-1] if report.tables_done else request.start_after

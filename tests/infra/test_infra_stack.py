@@ -130,7 +130,7 @@ def test_function_runtime_handler_and_environment(gfs: Synthesized, name: str, h
     assert function["Architectures"] == ["arm64"]
     assert function["Handler"] == handler
     assert function["Timeout"] == 900
-    assert function["MemorySize"] == 256
+    assert function["MemorySize"] == 512
     assert env[constants.ENV_TAG_KEY] == "team:backup"
     assert env[constants.ENV_BACKUP_NAME_PREFIX] == "tablesafe"
     assert env[constants.ENV_DRY_RUN] == "false"

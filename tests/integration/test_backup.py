@@ -288,3 +288,17 @@ def test_the_handler_emits_metrics_and_raises_naming_the_failed_table(standin, d
     assert values["TablesFailed"] == 1.0
     assert values["UnknownPlanTables"] == 1.0
     assert values["BackupRunsSucceeded"] == 0.0
+
+
+def test_an_invocation_with_no_time_for_any_table_fails_instead_of_handing_over_forever(
+    standin, ddb, gateway, settings
+):
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    continuations: list[dict] = []
+
+    report = run_backup(gateway, settings, request(), time_left=lambda: 1.0, continue_run=continuations.append)
+
+    assert continuations == []
+    assert report.failed == {
+        "orders": "ran out of time (the invocation had no time to start any table (timeout below the reserve?))"
+    }

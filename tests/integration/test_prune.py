@@ -373,15 +373,39 @@ def test_without_a_continuation_the_tables_left_over_are_reported_failed(standin
 
 
 def test_a_continuation_that_cannot_start_reports_its_tables_failed(standin, ddb, gateway, settings):
-    create_table(ddb, "a")
-    make_backups(standin, ddb, "a", range(35, 40))
+    for table in ("a", "b"):
+        create_table(ddb, table)
+        make_backups(standin, ddb, table, range(30, 45))
 
     def broken(event: dict[str, Any]) -> None:
         raise RuntimeError("Lambda said no")
 
-    report = run_prune(gateway, settings, PruneRequest(NOW), time_left=lambda: 1.0, continue_run=broken)
+    def time_left() -> float:  # time runs out once the first deletion has been made: progress, then hand over
+        return 100.0 if standin.calls.count("DeleteBackup") == 0 else 1.0
 
-    assert report.failed_tables == {"a": "could not start a continuation: Lambda said no"}
+    report = run_prune(gateway, settings, PruneRequest(NOW), time_left=time_left, continue_run=broken)
+
+    assert report.deletions, "the run made progress before its time ran out"
+    assert report.failed_tables == {
+        "a": "could not start a continuation: Lambda said no",
+        "b": "could not start a continuation: Lambda said no",
+    }
+
+
+def test_an_invocation_with_no_time_for_any_table_fails_instead_of_handing_over_forever(
+    standin, ddb, gateway, settings
+):
+    create_table(ddb, "a")
+    make_backups(standin, ddb, "a", range(35, 40))
+    continuations: list[dict[str, Any]] = []
+
+    report = run_prune(gateway, settings, PruneRequest(NOW), time_left=lambda: 1.0, continue_run=continuations.append)
+
+    assert continuations == []
+    assert report.failed_tables == {
+        "a": "ran out of time (the invocation had no time to finish any table (timeout below the reserve?)); "
+        "the next scheduled run prunes it"
+    }
 
 
 # -- the event -------------------------------------------------------------------------------------------------------

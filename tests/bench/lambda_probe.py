@@ -88,20 +88,15 @@ class ColdStart:
 
 
 def cold_start(assembly: CloudAssembly, runs: int, workdir: Path) -> list[ColdStart]:
-    """Both variants: as bundled (compiled at every cold start) and with bytecode compiled into the asset."""
+    """Both variants: the asset as bundled (byte code compiled for Python 3.13 at synth) and source only."""
     python = lambda_python()
     spec = assembly.function("tablesafe-backup")
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **spec.environment}
     runtime = runtime_dir(workdir / "runtime")
     bundled = workdir / "asset-as-bundled"
-    shutil.copytree(spec.code_dir, bundled, ignore=shutil.ignore_patterns("__pycache__"))
-    compiled = workdir / "asset-compiled"
-    shutil.copytree(bundled, compiled)
-    subprocess.run(
-        [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(compiled)],
-        check=True,
-        capture_output=True,
-    )
+    shutil.copytree(spec.code_dir, bundled)  # with the byte code infra/bundling.py compiled into it
+    source_only = workdir / "asset-source-only"
+    shutil.copytree(spec.code_dir, source_only, ignore=shutil.ignore_patterns("__pycache__"))
     # The runtime's packages come with their bytecode, as in Lambda: write it once (cpython-313) before measuring.
     subprocess.run(
         [python, "-S", "-c", _IMPORT_PROBE, str(bundled), str(runtime), "boto3"],
@@ -110,11 +105,11 @@ def cold_start(assembly: CloudAssembly, runs: int, workdir: Path) -> list[ColdSt
         capture_output=True,
     )
     results = []
-    for variant, code_dir, no_bytecode in (
-        ("as bundled (no bytecode in the asset: compiled at every cold start)", bundled, True),
-        ("bytecode compiled into the asset", compiled, False),
+    for variant, code_dir in (
+        ("as bundled (byte code for Python 3.13 compiled into the asset at synth)", bundled),
+        ("source only (an asset without byte code: compiled at every cold start)", source_only),
     ):
-        probe_env = {**env, **({"PYTHONDONTWRITEBYTECODE": "1"} if no_bytecode else {})}
+        probe_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}  # /var/task is read-only in Lambda
         result = ColdStart(variant, runs)
         samples: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for round_ in range(runs + 1):  # the first round warms the page cache and the runtime's own bytecode

@@ -232,6 +232,7 @@ class _BackupRun:
         self.report = BackupReport(request.plan, request.rule, request.slot, self.name)
         self.pitr = settings.plans[request.plan].pitr
         self.tags: dict[str, Mapping[str, str]] = {}
+        self._replicas: dict[str, tuple[str, ...]] = {}
 
     def execute(self) -> BackupReport:
         started = time.monotonic()
@@ -359,7 +360,9 @@ class _BackupRun:
         if home_tag == region:
             return None  # tagged home here: back it up whatever its replicas
         try:
-            replicas = self.gateway.describe_table(table).replica_regions
+            replicas = self._replicas.get(table)
+            if replicas is None:  # asked once per run: a deferred table comes back through here on each retry
+                replicas = self._replicas[table] = self.gateway.describe_table(table).replica_regions
         except TableNotFound:
             return TableResult(table, Outcome.SKIPPED, "table no longer exists (deleted after discovery)")
         except GatewayError as error:

@@ -131,3 +131,18 @@ def test_plans_without_pitr_leave_a_tables_pitr_alone(standin):
     assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"
     assert report.pitr_changed == 0
     assert standin.calls.count("UpdateContinuousBackups") == 0
+
+
+def test_a_deferred_replica_asks_for_its_replicas_once_per_run(standin, global_orders):
+    standin.creating_seconds = 0.5
+    eu = standin.client("dynamodb", region="eu-west-1")
+    eu.create_backup(TableName="orders", BackupName="someone-elses")  # CREATING: ours is deferred, then retried
+    standin.calls.reset()
+
+    report = run_backup(
+        DynamoDbGateway(rate_limits=FAST, region_name="eu-west-1"), settings(), BackupRequest("daily", "daily", SLOT)
+    )
+
+    assert report.tables(Outcome.CREATED) == {"orders": "created", "carts": "created"}
+    assert standin.calls.codes("CreateBackup").get("BackupInUseException", 0) >= 1
+    assert standin.calls.count("DescribeTable") == 2  # orders and carts, once each despite the retry

@@ -47,7 +47,8 @@ from tablesafe.dynamodb import (
 from tablesafe.global_tables import EVERY_REGION, HOME_REGION_TAG, backup_region
 from tablesafe.naming import PREFIX_PATTERN, is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
 from tablesafe.plans import PLANS_KEY, ConfigError, Plan, parse_plans
-from tablesafe.prune import BYTES_PER_GB, STORED_STATUSES
+from tablesafe.prune import BYTES_PER_GB
+from tablesafe.recent import STORED_STATUSES
 from tablesafe.restore import (
     CopyProgress,
     CopyReport,

@@ -6,37 +6,41 @@ without listing every backup ever made (ListBackups: 5 calls/s, 100 backups a pa
 1. One account-wide listing of the USER backups created before the cutoff (now minus the shortest retention of any
    rule): every backup that can be expired, of every table, deleted tables included. If it fails part-way, nothing
    is deleted: a missing page could hide nothing, or a newer backup that minKeep must count.
-2. For each table with at least one backup past its rule's retention, a listing of that table's backups created
-   since the cutoff. The two listings together hold every USER backup of the table, so minKeep sees them all. If it
-   fails part-way, nothing of that table is deleted and the table is reported failed.
+2. For the tables with at least one backup past its rule's retention, the recent backups minKeep needs: see
+   tablesafe.recent (time windows from the cutoff on, account-wide, then a listing of their own for the few tables
+   still waiting). A table whose own listing fails part-way has nothing deleted and is reported failed.
 
-Deletions run on a bounded thread pool paced by the gateway's DeleteBackup rate limiter while the next tables are
-listed, so a run takes about deletions / 10 seconds. Tables are processed in name order; when time runs short the run
-finishes what it started and hands the tables after the last finished one to a continuation.
+Deletions run on a bounded thread pool paced by the gateway's DeleteBackup rate limiter while the listing goes on,
+so a run takes about deletions / 10 seconds. Tables are pruned as their listings are released; when time runs short
+the run finishes what it started and hands the tables after the longest finished prefix (in name order) to a
+continuation.
 """
 
 from __future__ import annotations
 
+import itertools
+import queue
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tablesafe.constants import JOB_PRUNE
 from tablesafe.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
 from tablesafe.events import MAX_CONTINUATIONS, EventError, parse_continuation, parse_time, require_job
 from tablesafe.naming import parse_scheduled
 from tablesafe.observability import logger
+from tablesafe.plans import Plan
+from tablesafe.recent import Group, RecentListing, Release, TableTally, tally
 from tablesafe.retention import Decision, Verdict, decide, past_retention, shortest_retention
+from tablesafe.schedule_expr import run_times
 from tablesafe.settings import Settings
 
-LIST_AHEAD = 4  # tables listed ahead of the one being deleted from (listing and deleting overlap)
-LIST_WORKERS = 2  # enough to keep ListBackups at its rate despite each call's latency
-STORED_STATUSES = frozenset({"AVAILABLE", "CREATING"})
 BYTES_PER_GB = 1_000_000_000  # AWS prices backup storage per GB-month; see docs/cost.md
 
 
@@ -110,6 +114,7 @@ class PlanStorage:
 
     backups: int = 0
     bytes: int = 0
+    estimated_backups: int = 0  # of `backups`: not listed, counted from the rule's schedule (see docs/cost.md)
 
 
 @dataclass
@@ -178,6 +183,7 @@ class PruneReport:
                 plan: {
                     "backups": s.backups,
                     "bytes": s.bytes,
+                    "estimatedBackups": s.estimated_backups,
                     "estimatedMonthlyCost": round(self.estimated_monthly_cost(plan), 4),
                 }
                 for plan, s in sorted(self.storage.items())
@@ -252,7 +258,7 @@ class _PruneRun:
         self.workers = workers
         self.cutoff = self.now - shortest_retention(self.plans)
         self.report = PruneReport(self.now, settings.dry_run, settings.storage_price_per_gb_month)
-        self.listed: dict[str, Backup] = {}  # every backup seen of the tables this invocation covered, by ARN
+        self.recent: RecentListing | None = None
         self.in_flight: dict[Future[Deletion], Decision[Backup]] = {}
 
     def execute(self) -> PruneReport:
@@ -282,65 +288,87 @@ class _PruneRun:
                 dry_run=self.settings.dry_run,
             )
             self._prune_tables(tables, by_table)
-            self._tally_storage()
+            self._tally_storage(by_table)
         self.report.duration_seconds = time.monotonic() - started
         return self.report
 
     # -- the pipeline ----------------------------------------------------------------------------------------------
 
     def _prune_tables(self, tables: list[str], expired: Mapping[str, list[Backup]]) -> None:
-        pending = deque(tables)
-        ahead: deque[tuple[str, Future[list[Backup]] | None]] = deque()
+        """Prune the tables with nothing to delete at once, the others as their recent backups are released."""
+        needs = {table: n for table in tables if (n := self._needs(expired[table]))}
+        self.recent = recent = RecentListing(self.gateway, self.prefix, self.cutoff, self.now, needs, self._interval)
+        order = deque(Release(table, []) for table in tables if table not in needs)
+        listing_open = bool(needs)
+        done: set[str] = set()
         with (
-            ThreadPoolExecutor(LIST_WORKERS, thread_name_prefix="prune-list") as lister,
+            ThreadPoolExecutor(1, thread_name_prefix="prune-recent") as lister,
             ThreadPoolExecutor(self.workers, thread_name_prefix="prune-delete") as deleter,
         ):
+            if listing_open:
+                lister.submit(recent.run)
             while self._has_time():
-                while pending and len(ahead) < LIST_AHEAD:
-                    table = pending.popleft()
-                    ahead.append((table, self._start_listing(lister, table, expired[table])))
-                if not ahead:
+                if order:
+                    release: Release | None = order.popleft()
+                elif listing_open:
+                    try:
+                        release = recent.released.get(timeout=0.25)
+                    except queue.Empty:
+                        self._settle(wait_all=False, block=False)
+                        continue
+                    if release is None:
+                        listing_open = False
+                        continue
+                else:
                     break
-                table, listing = ahead.popleft()
-                if not self._prune_table(deleter, table, expired[table], listing):
-                    ahead.appendleft((table, None))  # ran out of time part-way: the continuation redoes it
-                    break
-                self.report.tables_done.append(table)
-            for _, listing in ahead:
-                if listing is not None:
-                    listing.cancel()  # a read: harmless to drop
+                assert release is not None
+                if not self._prune_table(deleter, release, expired[release.table]):
+                    break  # ran out of time part-way: the continuation redoes this table
+                done.add(release.table)
+            recent.stop.set()  # a read: harmless to drop
             self._settle(wait_all=True)
-        self.report.handed_over = [t for t, _ in ahead] + list(pending)
+        logger.info(
+            "recent backups listed",
+            window_hours=round(recent.window / timedelta(hours=1), 2),
+            windows=recent.windows,
+            complete=recent.complete,
+            tables_with_candidates=len(needs),
+            listed_on_their_own=recent.fallbacks,
+        )
+        # The cursor a continuation starts after: the longest run of finished tables in name order. A table
+        # finished beyond it is pruned again by the continuation, which finds its deleted backups gone.
+        finished = list(itertools.takewhile(lambda table: table in done, tables))
+        self.report.tables_done = finished
+        self.report.handed_over = tables[len(finished) :]
 
-    def _start_listing(
-        self, lister: ThreadPoolExecutor, table: str, expired: list[Backup]
-    ) -> Future[list[Backup]] | None:
-        if not any(past_retention(b, self.plans, self.prefix, self.now) for b in expired):
-            return None  # nothing can be deleted: no need for the table's recent backups
-        return lister.submit(self.gateway.list_backups, table_name=table, created_from=self.cutoff)
+    def _needs(self, expired: list[Backup]) -> dict[Group, int]:
+        """(plan, rule) -> minKeep for each rule with a backup past its retention: what its recent listing must show."""
+        needs: dict[Group, int] = {}
+        for backup in expired:
+            if past_retention(backup, self.plans, self.prefix, self.now):
+                name = parse_scheduled(backup.name, self.prefix)
+                rule = None if name is None else self.plans[name.plan].rule(name.rule)
+                assert name is not None and rule is not None  # past_retention found both
+                needs[(name.plan, name.rule)] = rule.min_keep
+        return needs
 
-    def _prune_table(
-        self,
-        deleter: ThreadPoolExecutor,
-        table: str,
-        expired: list[Backup],
-        listing: Future[list[Backup]] | None,
-    ) -> bool:
+    def _interval(self, group: Group) -> timedelta:
+        rule = self.plans[group[0]].rule(group[1])
+        assert rule is not None  # groups come from _needs
+        return rule.schedule.interval
+
+    def _prune_table(self, deleter: ThreadPoolExecutor, release: Release, expired: list[Backup]) -> bool:
         """Decide and start the table's deletions; False when time ran out before all were started."""
-        recent: list[Backup] = []
-        if listing is not None:
-            try:
-                recent = listing.result()
-            except ListingIncomplete as error:
-                self._remember(expired)  # they exist: the cost report counts them
-                self.report.failed_tables[table] = f"listing its backups failed part-way: {error}"
-                logger.error(
-                    "listing a table's backups failed part-way; none of its backups is deleted this run",
-                    table=table,
-                    error=str(error),
-                )
-                return True
-        decisions = decide(expired + recent, self.plans, self.prefix, self.now)
+        table = release.table
+        if release.error is not None:
+            self.report.failed_tables[table] = f"listing its backups failed part-way: {release.error}"
+            logger.error(
+                "listing a table's backups failed part-way; none of its backups is deleted this run",
+                table=table,
+                error=str(release.error),
+            )
+            return True
+        decisions = decide(expired + release.backups, self.plans, self.prefix, self.now)
         for decision in decisions:
             if decision.verdict is not Verdict.DELETE:
                 continue
@@ -353,7 +381,6 @@ class _PruneRun:
                 return False
             self.in_flight[deleter.submit(self._delete, decision)] = decision
         # Reported only once the table is done: a table left part-way is listed and reported again by the continuation.
-        self._remember(expired + recent)
         for decision in decisions:
             if decision.verdict is Verdict.ORPHANED:
                 self.report.orphaned += 1
@@ -402,10 +429,6 @@ class _PruneRun:
 
     def _has_time(self) -> bool:
         return self.time_left() > self.settings.time_reserve_seconds
-
-    def _remember(self, backups: list[Backup]) -> None:
-        for backup in backups:
-            self.listed.setdefault(backup.arn, backup)
 
     def _deletion(self, decision: Decision[Backup], outcome: Outcome, detail: str = "") -> Deletion:
         b = decision.backup
@@ -456,15 +479,69 @@ class _PruneRun:
             "reason": decision.reason,
         }
 
-    def _tally_storage(self) -> None:
-        """Per plan, what the listed backups occupy once this run's deletions are done (counted once each)."""
-        storage = {plan: PlanStorage() for plan in self.plans}
+    def _tally_storage(self, expired: Mapping[str, list[Backup]]) -> None:
+        """Per plan, what this invocation's share of the tables holds once its deletions are done (docs/cost.md).
+
+        The share is the tables named after startAfter and, when the run hands over, up to the last it finished, so
+        that continuations never count a table twice. Counted exactly: the expired listing, the complete windows of
+        the recent listing, the tables listed on their own. Estimated: a rule's slots after the last complete window,
+        for each (table, plan, rule) backed up in that window, at the size of its newest backup.
+        """
+        after = self.request.start_after
+        last = (self.report.tables_done or [""])[-1] if self.report.handed_over else None
+
+        def in_share(table: str) -> bool:
+            return (after is None or table > after) and (last is None or table <= last)
+
         removed = {d.backup_arn for d in self.report.deletions if d.outcome in REMOVED}
-        for arn, backup in self.listed.items():
-            name = parse_scheduled(backup.name, self.prefix)
-            if name is None or arn in removed or backup.status not in STORED_STATUSES:
-                continue
-            plan = storage.setdefault(name.plan, PlanStorage())  # a plan no longer configured still costs
-            plan.backups += 1
-            plan.bytes += backup.size_bytes or 0
+        kept = [b for table, backups in expired.items() if in_share(table) for b in backups if b.arn not in removed]
+        storage = {plan: PlanStorage() for plan in self.plans}
+        for groups in tally(kept, self.prefix).values():
+            self._add(storage, groups)
+        recent = self.recent
+        if recent is not None:
+            tail = (
+                _TailEstimate(self.plans, recent.listed_until, self.now, recent.window) if not recent.complete else None
+            )
+            for table in set(recent.recent) | set(recent.own_listing):
+                if not in_share(table):
+                    continue
+                own = recent.own_listing.get(table)
+                self._add(storage, own if own is not None else recent.recent[table], None if own else tail)
         self.report.storage = storage
+
+    @staticmethod
+    def _add(storage: dict[str, PlanStorage], groups: TableTally, tail: _TailEstimate | None = None) -> None:
+        for (plan_name, rule_name), group in groups.items():
+            plan = storage.setdefault(plan_name, PlanStorage())  # a plan no longer configured still costs
+            plan.backups += group.backups
+            plan.bytes += group.bytes
+            slots = 0 if tail is None or group.newest is None else tail.slots(plan_name, rule_name, group.newest)
+            plan.backups += slots
+            plan.estimated_backups += slots
+            plan.bytes += slots * group.newest_size
+
+
+class _TailEstimate:
+    """How many backups a rule made after the recent listing's last complete window (from its schedule)."""
+
+    def __init__(self, plans: Mapping[str, Plan], listed_until: datetime | None, now: datetime, window: timedelta):
+        self.plans = plans
+        self.listed_until = listed_until
+        self.now = now
+        self.window = window
+        self._counts: dict[Group, int] = {}
+
+    def slots(self, plan_name: str, rule_name: str, newest: datetime) -> int:
+        """0 for a rule no longer configured or a table whose backups had stopped before the last window."""
+        plan = self.plans.get(plan_name)
+        rule = None if plan is None else plan.rule(rule_name)
+        if rule is None or self.listed_until is None:
+            return 0
+        if newest < self.listed_until - max(self.window, rule.schedule.interval):
+            return 0  # nothing in the last window: the table is no longer backed up by this rule
+        key = (plan_name, rule_name)
+        if key not in self._counts:
+            zone = ZoneInfo(rule.timezone)
+            self._counts[key] = len(run_times(rule.schedule.expression, self.listed_until, self.now, zone))
+        return self._counts[key]

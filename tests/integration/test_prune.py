@@ -155,12 +155,13 @@ def test_expired_backups_of_every_table_are_deleted_and_everything_else_is_kept(
     assert report.tables_done == ["gone", "legacy", "orders", "reports"]  # fresh has nothing old enough to list
 
 
-def test_listing_takes_the_expired_pages_plus_one_call_per_table_with_candidates(standin, gateway, settings, world):
+def test_a_small_account_lists_the_expired_page_one_window_then_each_waiting_table(standin, gateway, settings, world):
     run_prune(gateway, settings, PruneRequest(NOW))
 
-    # under 100 expired backups: one account-wide page; then gone, orders and reports (legacy is all orphaned, fresh
-    # has nothing older than 35 days) each get one listing of their recent backups
-    assert standin.calls.snapshot()["ListBackups"] == {"ok": 4}
+    # under 100 expired backups: one account-wide page. gone, orders and reports have candidates (legacy is all
+    # orphaned, fresh has nothing older than 35 days); one week-long window of recent backups (weekly is their
+    # longest interval) releases orders, and with two tables waiting a call each is cheaper than four more weeks
+    assert standin.calls.snapshot()["ListBackups"] == {"ok": 1 + 1 + 2}
     assert standin.calls.snapshot()["DeleteBackup"] == {"ok": len(world.expected)}
 
 
@@ -173,7 +174,105 @@ def test_more_than_a_page_of_expired_backups_is_listed_page_by_page(standin, ddb
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
     assert report.deleted == 3 * (44 - 3)  # each table keeps its newest three: nothing of theirs is younger
+    # two expired pages, then each table's own listing: three tables cost no more than the three one-day windows
+    # minKeep=3 needs at least
     assert standin.calls.snapshot()["ListBackups"] == {"ok": 2 + 3}
+
+
+def daily_tables(standin, count: int, days: Iterable[int]) -> dict[str, dict[int, str]]:
+    """`count` tables with a daily backup on each of `days` (straight into the stand-in); table -> day -> ARN."""
+    tables: dict[str, dict[int, str]] = {}
+    for i in range(count):
+        table = f"t{i:02d}"
+        tables[table] = {
+            day: standin.add_foreign_backup(
+                table, scheduled_name(PREFIX, "daily", "daily", taken(day)), created=taken(day)
+            )
+            for day in days
+        }
+    return tables
+
+
+def recording_listings(calls: list[dict[str, Any]], on_call: Callable[[dict[str, Any]], None] | None = None):
+    """A session that records the parameters of every ListBackups call (and lets `on_call` react to it)."""
+    session = boto3.Session()
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+        if on_call is not None:
+            on_call(params)
+
+    session.events.register("provide-client-params.dynamodb.ListBackups", before)
+    return session
+
+
+def test_the_recent_listing_takes_min_keep_days_account_wide_not_a_call_per_table(standin, settings):
+    tables = daily_tables(standin, 40, range(36))  # day 35 is past 35 days' retention
+    calls: list[dict[str, Any]] = []
+    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+
+    report = run_prune(gateway, settings, PruneRequest(NOW))
+
+    assert deleted(report) == {arns[35] for arns in tables.values()}
+    assert not report.failed
+    # one page of expired backups, then three one-day windows (40 backups each) show every table minKeep=3 newer
+    # slots; no table needs a listing of its own
+    assert len(calls) == 1 + 3
+    assert not [c for c in calls if "TableName" in c]
+    windows = [(c["TimeRangeLowerBound"], c["TimeRangeUpperBound"]) for c in calls[1:]]
+    cutoff = NOW - timedelta(days=35)
+    assert windows == [(cutoff + timedelta(days=d), cutoff + timedelta(days=d + 1)) for d in range(3)]
+    # the cost report: the 35 backups left of each table, 3 of them listed, the 32 younger ones counted from the
+    # rule's schedule (at the size of the newest listed one)
+    assert report.storage["daily"].backups == 40 * 35
+    assert report.storage["daily"].estimated_backups == 40 * 32
+    assert report.storage["daily"].bytes == sum(
+        s["BackupSizeBytes"] for s in remaining(standin.client("dynamodb")).values()
+    )
+
+
+def test_a_table_with_fewer_than_min_keep_recent_backups_is_listed_on_its_own_and_keeps_its_newest(standin, settings):
+    tables = daily_tables(standin, 40, range(36))
+    sparse = {
+        day: standin.add_foreign_backup(
+            "sparse", scheduled_name(PREFIX, "daily", "daily", taken(day)), created=taken(day)
+        )
+        for day in (1, 2, 36, 37)
+    }
+    calls: list[dict[str, Any]] = []
+    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+
+    report = run_prune(gateway, settings, PruneRequest(NOW))
+
+    # sparse's two recent backups never make three slots: after the windows it is listed on its own, and its
+    # newest three (days 1, 2 and 36) stay
+    assert deleted(report) == {arns[35] for arns in tables.values()} | {sparse[37]}
+    assert [c["TableName"] for c in calls if "TableName" in c] == ["sparse"]
+    assert set(sparse.values()) - {sparse[37]} <= set(remaining(standin.client("dynamodb")))
+
+
+def test_a_recent_listing_that_breaks_off_falls_back_to_each_table_and_a_failed_one_keeps_everything(standin, settings):
+    tables = daily_tables(standin, 12, range(36))
+    cutoff = NOW - timedelta(days=35)
+
+    def on_call(params: dict[str, Any]) -> None:
+        if "TableName" not in params and params.get("TimeRangeLowerBound") == cutoff + timedelta(days=1):
+            standin.faults.set("ListBackups", server_error=1.0, limit=2)  # the second window fails, both attempts
+        elif params.get("TableName") == "t07":
+            standin.faults.set("ListBackups", server_error=1.0, tables=["t07"])
+
+    calls: list[dict[str, Any]] = []
+    gateway = DynamoDbGateway(recording_listings(calls, on_call), rate_limits=FAST, max_attempts=2)
+
+    report = run_prune(gateway, settings, PruneRequest(NOW))
+    standin.faults.clear()
+
+    assert deleted(report) == {arns[35] for table, arns in tables.items() if table != "t07"}
+    assert set(tables["t07"].values()) <= set(remaining(standin.client("dynamodb")))
+    assert list(report.failed_tables) == ["t07"]
+    assert "listing its backups failed part-way" in report.failed_tables["t07"]
+    assert sorted({c["TableName"] for c in calls if "TableName" in c}) == sorted(tables)
+    assert report.failed
 
 
 def test_each_deletion_is_one_log_line_with_table_name_arn_age_plan_rule_and_reason(

@@ -50,20 +50,21 @@ def discovery_seconds(tag_carriers: int, scale: float = 1.0) -> float:
     return (get_resources_pages(tag_carriers) - 1) / rate("GetResources", scale)
 
 
-def prune_minimum(expired: int, tables_with_deletions: int, deletions: int) -> dict[str, int]:
-    """Fewest calls the two-step prune can make: the account-wide listing of what can expire, one listing per table
-    with something to delete (its newer backups, for minKeep), one DeleteBackup per deletion."""
+def prune_minimum(expired: int, tables_with_deletions: int, deletions: int, min_keep: int) -> dict[str, int]:
+    """Fewest calls a prune can make listing only what can expire plus what minKeep needs (the issue's minimum): the
+    account-wide listing of what can expire, the backups since the cutoff until each table with deletions shows
+    minKeep newer ones (daily backups: minKeep a table), one DeleteBackup per deletion."""
+    needed = min_keep * tables_with_deletions
     return {
-        "ListBackups": list_backups_pages(expired) + tables_with_deletions,
+        "ListBackups": list_backups_pages(expired) + (-(-needed // PAGE) if needed else 0),
         "DeleteBackup": deletions,
     }
 
 
-def prune_minimum_min_keep_only(expired: int, tables_with_deletions: int, deletions: int, min_keep: int) -> int:
-    """Fewest calls if only what minKeep needs were listed: the expired backups, then the account's backups from the
-    cutoff on, in time order, until each table with deletions has shown minKeep newer ones (daily backups: minKeep
-    backups a table), one DeleteBackup per deletion."""
-    return list_backups_pages(expired) + -(-min_keep * tables_with_deletions // PAGE) + deletions
+def prune_per_table_listing(expired: int, tables_with_deletions: int, deletions: int) -> int:
+    """Calls of the earlier design, for comparison: the expired listing, one listing per table with deletions (all
+    its newer backups), one DeleteBackup per deletion."""
+    return list_backups_pages(expired) + tables_with_deletions + deletions
 
 
 def prune_floor(deletions: int, scale: float = 1.0) -> float:

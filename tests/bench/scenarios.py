@@ -289,9 +289,11 @@ def prune(cloud: Cloud, name: str, *, seed: PruneSeed, conditions: Conditions, d
         problems.append(f"the run reports failures: {report.failure_summary()}")
     deletions = len(doomed)
     tables_with_deletions = seed.tables if seed.expired_per_table else 0
-    minimum = model.prune_minimum(deletions, tables_with_deletions, deletions)
-    listing = model.listing_seconds(minimum["ListBackups"], conditions.scale)
-    min_keep_only = model.prune_minimum_min_keep_only(deletions, tables_with_deletions, deletions, MIN_KEEP)
+    minimum = model.prune_minimum(deletions, tables_with_deletions, deletions, MIN_KEEP)
+    listed = model.totals(calls).get("ListBackups", 0)
+    listing = model.listing_seconds(listed, conditions.scale)
+    per_table = model.prune_per_table_listing(deletions, tables_with_deletions, deletions)
+    per_table_seconds = model.listing_seconds(per_table - deletions, conditions.scale)
     floor = model.prune_floor(deletions, conditions.scale)
     figures = Figures(
         name=name,
@@ -309,11 +311,10 @@ def prune(cloud: Cloud, name: str, *, seed: PruneSeed, conditions: Conditions, d
             "check": "FAILED: " + "; ".join(problems)
             if problems
             else f"exactly the {deletions} expired backups are gone, the other {len(seeded) - deletions} remain",
-            "listing bound": f"{minimum['ListBackups']} ListBackups at {model.rate('ListBackups', conditions.scale):g}"
+            "listing bound": f"{listed} ListBackups at {model.rate('ListBackups', conditions.scale):g}"
             f"/s = {listing:.1f} s ({'above' if listing > floor else 'below'} the deletion floor; the two overlap)",
-            "minKeep-only minimum": f"{min_keep_only} calls if only minKeep's needs were listed (the account's "
-            f"backups from the cutoff on, until each table showed {MIN_KEEP} newer ones): ratio "
-            f"{sum(model.totals(calls).values()) / min_keep_only:.2f}x",
+            "one listing per table": f"{per_table} calls if each table with deletions listed all its newer backups "
+            f"(the design before the windowed listing): {per_table_seconds:.1f} s of listing",
             "stand-in CPU": f"{server_cpu:.1f} s ({server_cpu / wall:.0%} of one core)",
         },
     )
@@ -381,7 +382,7 @@ def naive_prune_scenario(cloud: Cloud, name: str, *, seed: PruneSeed, conditions
         floor_seconds=model.prune_floor(deletions, conditions.scale),
         floor_note="the same floor as the prune run",
         calls=model.totals(calls),
-        minimum=model.prune_minimum(deletions, seed.tables if deletions else 0, deletions),
+        minimum=model.prune_minimum(deletions, seed.tables if deletions else 0, deletions, MIN_KEEP),
         refused=model.refused(calls),
         client_cpu_seconds=cpu,
         judged=False,

@@ -33,8 +33,8 @@ def test_minimum_calls_count_pages_as_aws_returns_them():
     assert model.get_resources_pages(100) == 1  # the last page carries an empty token
     assert model.list_backups_pages(180) == 2
     assert model.list_backups_pages(100) == 2  # a full last page still carries LastEvaluatedBackupArn
-    assert model.prune_minimum(5000, 1000, 5000) == {"ListBackups": 51 + 1000, "DeleteBackup": 5000}
-    assert model.prune_minimum_min_keep_only(5000, 1000, 5000, min_keep=3) == 51 + 30 + 5000
+    assert model.prune_minimum(5000, 1000, 5000, min_keep=3) == {"ListBackups": 51 + 30, "DeleteBackup": 5000}
+    assert model.prune_per_table_listing(5000, 1000, 5000) == 51 + 1000 + 5000
 
 
 def test_tagged_tables_are_spread_evenly_through_the_names():

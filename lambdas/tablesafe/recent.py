@@ -149,6 +149,11 @@ class RecentListing:
                     if self.stop.is_set():
                         return waiting  # the run stopped: the tables still waiting are handed over
                     backups.append(backup)
+                    table = backup.table_name
+                    if table in waiting and self._offer(backup, buffers[table], slots[table]):
+                        # minKeep slots seen, however much of the window is still to come: released at once
+                        waiting.discard(table)
+                        self._release(Release(table, buffers.pop(table)))
             except Exception as error:  # ListingIncomplete, or anything else: the tables' own listings take over
                 logger.warning(
                     "the listing of recent backups broke off; the tables still waiting are listed one by one",
@@ -160,32 +165,27 @@ class RecentListing:
             self.windows += 1
             self.listed_until = end
             tally(backups, self.prefix, into=self.recent)
-            for backup in backups:
-                table = backup.table_name
-                if table not in waiting:
-                    continue
-                buffers[table].append(backup)
-                name = parse_scheduled(backup.name, self.prefix)
-                group = None if name is None else (name.plan, name.rule)
-                if group in self.needs[table] and backup.status == "AVAILABLE" and backup.backup_type == "USER":
-                    assert group is not None
-                    slots[table][group].add(backup.name)
-            ready = sorted(
-                table
-                for table in waiting
-                if end is None or all(len(slots[table][g]) >= keep for g, keep in self.needs[table].items())
-            )
-            for table in ready:
-                waiting.discard(table)
-                self._release(Release(table, buffers.pop(table)))
-            if end is None:
+            if end is None:  # the listing reached now: what each table has is all it has
                 self.complete = True
-                return waiting
+                for table in sorted(waiting):
+                    self._release(Release(table, buffers.pop(table)))
+                return set()
             start = end
             windows_left = -(-(self.now - start) // self.window)
             if len(waiting) <= (len(backups) // PAGE_SIZE + 1) * windows_left:
                 return waiting  # one call per table is now fewer calls than listing the windows still to come
         return waiting
+
+    def _offer(self, backup: Backup, buffer: list[Backup], slots: dict[Group, set[str]]) -> bool:
+        """Keep a waiting table's backup; True once every rule it deletes from shows minKeep AVAILABLE slots."""
+        buffer.append(backup)
+        name = parse_scheduled(backup.name, self.prefix)
+        needs = self.needs[backup.table_name]
+        if name is None or (name.plan, name.rule) not in needs:
+            return False
+        if backup.status == "AVAILABLE" and backup.backup_type == "USER":
+            slots[(name.plan, name.rule)].add(backup.name)
+        return all(len(slots[group]) >= keep for group, keep in needs.items())
 
     def _own_listings(self, tables: set[str]) -> None:
         self.fallbacks = len(tables)

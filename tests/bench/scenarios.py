@@ -40,6 +40,7 @@ RETENTION_DAYS = PLANS[PLAN].rules[0].retention_days
 MIN_KEEP = PLANS[PLAN].rules[0].min_keep
 OTHER_TAGS = {"team": "analytics"}  # what the untagged tables carry: GetResources must filter them out
 PRUNE_HOUR_OFFSET = timedelta(minutes=90)  # backups at 03:00, prune at 04:30, as the default schedules
+DEPLOYED_REGIONS = ("us-east-1",)  # the default cdk.json's `tablesafe:regions`, the stand-in's region
 
 
 @dataclass
@@ -67,9 +68,14 @@ def quiet_logs() -> None:
 
 
 def settings(rate_limits: dict[str, float], reserve: float = 60.0) -> Settings:
-    """The default deployment's settings (plan daily, home-region mode) with the given limits and time reserve."""
+    """The default deployment's settings (plan daily, home-region mode, one region), given limits and reserve."""
     return Settings(
-        tag_key=TAG_KEY, plans=PLANS, backup_name_prefix=PREFIX, rate_limits=rate_limits, time_reserve_seconds=reserve
+        tag_key=TAG_KEY,
+        plans=PLANS,
+        backup_name_prefix=PREFIX,
+        rate_limits=rate_limits,
+        time_reserve_seconds=reserve,
+        deployed_regions=DEPLOYED_REGIONS,
     )
 
 

@@ -243,8 +243,13 @@ class _BackupRun:
 
     def execute(self) -> BackupReport:
         started = time.monotonic()
-        targets = self._discover()
-        present = self._slot_backups(None)
+        # Discovery (GetResources) and the slot's listing (ListBackups) have separate rate limits: run them side by
+        # side, both done before the first CreateBackup. An error of discovery wins (the listing is then waited
+        # for and its result dropped), as it did when the listing came second and never started.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slot-listing") as pool:
+            listing = pool.submit(self._slot_backups, None)
+            targets = self._discover()
+            present = listing.result()
         todo = []
         for table in targets:
             if table in present:

@@ -175,13 +175,13 @@ def backup(
         totals = model.totals(calls)
         extra_pages = totals.get("GetResources", 0) - minimum["GetResources"]
         extra_lists = totals.get("ListBackups", 0) - minimum["ListBackups"]
-        extra_seconds = extra_pages / model.rate("GetResources", conditions.scale) + extra_lists / model.rate(
-            "ListBackups", conditions.scale
-        )
+        pages_seconds = extra_pages / model.rate("GetResources", conditions.scale)
+        lists_seconds = extra_lists / model.rate("ListBackups", conditions.scale)
         notes["continuation overhead"] = (
-            f"each invocation discovers again and lists the slot's backups so far: {extra_pages} more GetResources "
-            f"and {extra_lists} more ListBackups than one invocation needs = {extra_seconds:.1f} s at the limits "
-            f"({extra_seconds * conditions.scale:.0f} s at AWS's own)"
+            f"each invocation discovers again and lists the slot's backups so far, side by side: {extra_pages} more "
+            f"GetResources ({pages_seconds:.1f} s) and {extra_lists} more ListBackups ({lists_seconds:.1f} s) than "
+            f"one invocation needs, at the limits (x{conditions.scale:g} at AWS's own); each invocation waits for "
+            f"the longer of its two"
         )
         notes["invocations"] = (
             f"{len(reports)} (budget {budget:g} s each, reserve {reserve:g} s); created per invocation: "

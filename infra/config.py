@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tablesafe import constants
+from tablesafe.global_tables import REGION_PATTERN
 from tablesafe.naming import PREFIX_PATTERN
 from tablesafe.plans import RULE_KEYS, ConfigError, Plan, parse_plans
 from tablesafe.schedule_expr import ScheduleExpression, parse_schedule
@@ -49,8 +50,6 @@ GLOBAL_TABLE_MODES = ("home-region", "every-region")
 # AWS tag keys: 1-128 Unicode letters, digits, white space and _ . : / = + - @; the `aws:` prefix is reserved.
 _TAG_KEY_SYMBOLS = frozenset("_.:/=+-@")
 _TAG_KEY_MAX = 128
-# Commercial, China, GovCloud and ISO partitions: us-east-1, cn-north-1, us-gov-west-1, us-isob-east-1.
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 # Deliberately loose: SNS sends the confirmation; this only catches a value that cannot be an address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -178,7 +177,7 @@ def _regions(value: object, default_region: str | None) -> tuple[str, ...]:
     if not isinstance(decoded, list) or not decoded:
         raise ConfigError(REGIONS, value, allowed)
     for region in decoded:
-        if not isinstance(region, str) or not _REGION.match(region):
+        if not isinstance(region, str) or not REGION_PATTERN.match(region):
             raise ConfigError(REGIONS, region, f"not a region name; {allowed}")
     duplicates = sorted({r for r in decoded if decoded.count(r) > 1})
     if duplicates:

@@ -44,6 +44,7 @@ def function_environment(config: TablesafeConfig, service: str) -> dict[str, str
         constants.ENV_DRY_RUN: "true" if config.dry_run else "false",
         constants.ENV_STORAGE_PRICE: repr(config.storage_price_per_gb_month),
         constants.ENV_GLOBAL_TABLES: config.global_tables,
+        constants.ENV_REGIONS: ",".join(config.regions),
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",

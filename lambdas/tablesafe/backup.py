@@ -33,7 +33,13 @@ from tablesafe.dynamodb import (
     Throttled,
 )
 from tablesafe.events import MAX_CONTINUATIONS, EventError, parse_continuation, parse_time, require_job
-from tablesafe.global_tables import HOME_REGION, HOME_REGION_TAG, backup_region, is_misdirected_home_tag
+from tablesafe.global_tables import (
+    HOME_REGION,
+    HOME_REGION_TAG,
+    backup_region,
+    decided_without_replicas,
+    ignored_home_tag,
+)
 from tablesafe.naming import scheduled_name, to_slot
 from tablesafe.observability import logger
 from tablesafe.settings import Settings
@@ -233,11 +239,17 @@ class _BackupRun:
         self.pitr = settings.plans[request.plan].pitr
         self.tags: dict[str, Mapping[str, str]] = {}
         self._replicas: dict[str, tuple[str, ...]] = {}
+        self._warned_home_tags: set[str] = set()
 
     def execute(self) -> BackupReport:
         started = time.monotonic()
-        targets = self._discover()
-        present = self._slot_backups(None)
+        # Discovery (GetResources) and the slot's listing (ListBackups) have separate rate limits: run them side by
+        # side, both done before the first CreateBackup. An error of discovery wins (the listing is then waited
+        # for and its result dropped), as it did when the listing came second and never started.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slot-listing") as pool:
+            listing = pool.submit(self._slot_backups, None)
+            targets = self._discover()
+            present = listing.result()
         todo = []
         for table in targets:
             if table in present:
@@ -357,8 +369,11 @@ class _BackupRun:
             return None
         home_tag = self.tags.get(table, {}).get(HOME_REGION_TAG)
         region = self.gateway.region
-        if home_tag == region:
-            return None  # tagged home here: back it up whatever its replicas
+        deployed = self.settings.deployed_regions
+        if decided_without_replicas(region, home_tag, deployed):
+            # Backed up here whatever its replicas (tagged home here, or no other deployed region could be home).
+            self._warn_ignored_home_tag(table, home_tag, ignored_home_tag(region, None, home_tag, deployed))
+            return None
         try:
             replicas = self._replicas.get(table)
             if replicas is None:  # asked once per run: a deferred table comes back through here on each retry
@@ -369,19 +384,28 @@ class _BackupRun:
             logger.warning("could not check for global-table replicas; backing up here", table=table, error=str(error))
             return None
         if not replicas:
+            self._warn_ignored_home_tag(table, home_tag, ignored_home_tag(region, None, home_tag, deployed))
             return None
-        if is_misdirected_home_tag(region, replicas, home_tag):
-            logger.warning(
-                "home-region tag names a region without a replica; using the first replica region",
-                table=table,
-                home_tag=home_tag,
-                replica_regions=list(replicas),
-            )
-        home = backup_region(region, replicas, home_tag)
+        home = backup_region(region, replicas, home_tag, deployed)
+        self._warn_ignored_home_tag(table, home_tag, ignored_home_tag(region, replicas, home_tag, deployed), home)
         if home == region:
             return None
         return TableResult(
             table, Outcome.SKIPPED, f"global table replica; its home region {home} backs it up", replica_skipped=True
+        )
+
+    def _warn_ignored_home_tag(self, table: str, home_tag: str | None, reason: str | None, home: str = "") -> None:
+        if reason is None or table in self._warned_home_tags:  # once per run, not again on a deferred table's retry
+            return
+        self._warned_home_tags.add(table)
+        logger.warning(
+            "home-region tag cannot be followed; the table is backed up in backup_region instead",
+            table=table,
+            tag=HOME_REGION_TAG,
+            home_tag=home_tag,
+            reason=reason,
+            backup_region=home or self.gateway.region,
+            deployed_regions=self.settings.deployed_regions,
         )
 
     def _ensure_pitr(self, result: TableResult) -> TableResult:

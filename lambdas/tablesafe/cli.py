@@ -44,7 +44,7 @@ from tablesafe.dynamodb import (
     Throttled,
     rate_limits_from_env,
 )
-from tablesafe.global_tables import EVERY_REGION, HOME_REGION_TAG, backup_region
+from tablesafe.global_tables import EVERY_REGION, HOME_REGION_TAG, REGION_PATTERN, backup_region
 from tablesafe.naming import PREFIX_PATTERN, is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
 from tablesafe.plans import PLANS_KEY, ConfigError, Plan, parse_plans
 from tablesafe.prune import BYTES_PER_GB
@@ -71,6 +71,7 @@ CONTEXT_TAG_KEY = "tablesafe:tagKey"
 CONTEXT_PREFIX = "tablesafe:backupNamePrefix"
 CONTEXT_PRICE = "tablesafe:storagePricePerGbMonth"
 CONTEXT_GLOBAL_TABLES = "tablesafe:globalTables"
+CONTEXT_REGIONS = "tablesafe:regions"
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
 CREDENTIAL_CODES = frozenset(
     {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "InvalidSignatureException"}
@@ -97,6 +98,7 @@ class CliConfig:
     prefix: str = constants.DEFAULT_BACKUP_NAME_PREFIX
     price_per_gb_month: float = constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH
     global_tables: str = constants.DEFAULT_GLOBAL_TABLES
+    regions: tuple[str, ...] | None = None  # where tablesafe is deployed; None: not configured (any replica region)
 
 
 def load_config(path: Path, *, explicit: bool) -> CliConfig:
@@ -140,8 +142,32 @@ def load_config(path: Path, *, explicit: bool) -> CliConfig:
     if global_tables not in ("home-region", "every-region"):
         raise UsageError(f"{path}: {CONTEXT_GLOBAL_TABLES}: {global_tables!r} must be 'home-region' or 'every-region'")
     return CliConfig(
-        tag_key=tag_key, plans=plans, prefix=prefix, price_per_gb_month=float(price), global_tables=global_tables
+        tag_key=tag_key,
+        plans=plans,
+        prefix=prefix,
+        price_per_gb_month=float(price),
+        global_tables=global_tables,
+        regions=_regions(path, context.get(CONTEXT_REGIONS)),
     )
+
+
+def _regions(path: Path, raw: object) -> tuple[str, ...] | None:
+    """The deployed regions, as a list or as `-c` gives them (JSON text or comma-separated); None when absent."""
+    if raw is None:
+        return None
+    value = raw
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = [part.strip() for part in value.split(",")]
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(r, str) and REGION_PATTERN.match(r) for r in value)
+    ):
+        raise UsageError(f"{path}: {CONTEXT_REGIONS}: {raw!r} must be a non-empty list of region names")
+    return tuple(value)
 
 
 # -- the command context -----------------------------------------------------------------------------------------
@@ -262,11 +288,17 @@ class TableStatus:
         }
 
 
-def backups_region(region: str, replicas: Sequence[str], home_tag: str | None, mode: str) -> str:
+def backups_region(
+    region: str,
+    replicas: Sequence[str],
+    home_tag: str | None,
+    mode: str,
+    deployed_regions: Sequence[str] | None = None,
+) -> str:
     """The region whose deployment backs a global table up, decided as the backup function decides it."""
     if not replicas or mode == EVERY_REGION:
         return region
-    return backup_region(region, replicas, home_tag)
+    return backup_region(region, replicas, home_tag, deployed_regions)
 
 
 def assess_table(
@@ -285,7 +317,7 @@ def assess_table(
     stored = [b for b in backups if b.status in STORED_STATUSES]
     flags: list[str] = []
     rules: list[RuleStatus] = []
-    kept_in = backups_region(region, replicas, home_tag, config.global_tables) if replicas else None
+    kept_in = backups_region(region, replicas, home_tag, config.global_tables, config.regions) if replicas else None
     plan = config.plans.get(tag_value) if tag_value is not None else None
     if tag_value is None:
         flags.append("unprotected: no plan tag")

@@ -9,6 +9,9 @@ ENV_BACKUP_NAME_PREFIX: Final = "TABLESAFE_BACKUP_NAME_PREFIX"
 ENV_DRY_RUN: Final = "TABLESAFE_DRY_RUN"  # "true" | "false"
 ENV_STORAGE_PRICE: Final = "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"
 ENV_GLOBAL_TABLES: Final = "TABLESAFE_GLOBAL_TABLES"  # "home-region" | "every-region"
+# Comma-separated: the regions the app deploys to (`tablesafe:regions`), the only ones a global table's home can be.
+# Optional: without it (older deployments) every region holding a replica counts.
+ENV_REGIONS: Final = "TABLESAFE_REGIONS"
 # Optional: JSON object operation -> calls per second, overriding AWS's documented limits (tests, benchmarks).
 ENV_RATE_LIMITS: Final = "TABLESAFE_RATE_LIMITS"
 # Optional: seconds of invocation time kept in reserve before handing the rest of a run to a continuation.

@@ -14,11 +14,13 @@ from tablesafe.constants import (
     ENV_GLOBAL_TABLES,
     ENV_PLANS,
     ENV_RATE_LIMITS,
+    ENV_REGIONS,
     ENV_STORAGE_PRICE,
     ENV_TAG_KEY,
     ENV_TIME_RESERVE_SECONDS,
 )
 from tablesafe.dynamodb import DynamoDbGateway, rate_limits_from_env
+from tablesafe.global_tables import REGION_PATTERN
 from tablesafe.naming import PREFIX_PATTERN
 from tablesafe.plans import ConfigError, Plan, parse_plans
 
@@ -42,6 +44,8 @@ class Settings:
     global_tables: str = "home-region"
     rate_limits: Mapping[str, float] = field(default_factory=dict)
     time_reserve_seconds: float = DEFAULT_TIME_RESERVE_SECONDS
+    # The regions tablesafe is deployed to; None when not known (every replica region may then be a home).
+    deployed_regions: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -77,6 +81,7 @@ class Settings:
             global_tables=global_tables,
             rate_limits=rate_limits,
             time_reserve_seconds=_number(environ, ENV_TIME_RESERVE_SECONDS, DEFAULT_TIME_RESERVE_SECONDS),
+            deployed_regions=_regions(environ),
         )
 
 
@@ -92,6 +97,18 @@ def _required(environ: Mapping[str, str], name: str) -> str:
     if not value:
         raise SettingsError(f"environment variable {name} is missing or empty")
     return value
+
+
+def _regions(environ: Mapping[str, str]) -> tuple[str, ...] | None:
+    raw = environ.get(ENV_REGIONS)
+    if raw is None:
+        return None
+    regions = tuple(part.strip() for part in raw.split(","))
+    expected = "expected the deployed regions, comma-separated, e.g. 'us-east-1,eu-west-1'"
+    for region in regions:
+        if not REGION_PATTERN.match(region):
+            raise SettingsError(f"{ENV_REGIONS}={raw!r}: {region!r} is not a region name; {expected}")
+    return regions
 
 
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:

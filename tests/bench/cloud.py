@@ -47,6 +47,10 @@ class TagIndex:
     def install(self) -> None:
         self.fidelity._handlers["GetResources"] = self.answer  # the handler table the stand-in dispatches on
 
+    def uninstall(self) -> None:
+        """Give GetResources back to the stand-in (a shared stand-in must not keep answering from a stale index)."""
+        self.fidelity._handlers["GetResources"] = self.original
+
     def clear(self) -> None:
         self._rows.clear()
 

@@ -40,6 +40,7 @@ RETENTION_DAYS = PLANS[PLAN].rules[0].retention_days
 MIN_KEEP = PLANS[PLAN].rules[0].min_keep
 OTHER_TAGS = {"team": "analytics"}  # what the untagged tables carry: GetResources must filter them out
 PRUNE_HOUR_OFFSET = timedelta(minutes=90)  # backups at 03:00, prune at 04:30, as the default schedules
+DEPLOYED_REGIONS = ("us-east-1",)  # the default cdk.json's `tablesafe:regions`, the stand-in's region
 
 
 @dataclass
@@ -67,9 +68,14 @@ def quiet_logs() -> None:
 
 
 def settings(rate_limits: dict[str, float], reserve: float = 60.0) -> Settings:
-    """The default deployment's settings (plan daily, home-region mode) with the given limits and time reserve."""
+    """The default deployment's settings (plan daily, home-region mode, one region), given limits and reserve."""
     return Settings(
-        tag_key=TAG_KEY, plans=PLANS, backup_name_prefix=PREFIX, rate_limits=rate_limits, time_reserve_seconds=reserve
+        tag_key=TAG_KEY,
+        plans=PLANS,
+        backup_name_prefix=PREFIX,
+        rate_limits=rate_limits,
+        time_reserve_seconds=reserve,
+        deployed_regions=DEPLOYED_REGIONS,
     )
 
 
@@ -169,13 +175,13 @@ def backup(
         totals = model.totals(calls)
         extra_pages = totals.get("GetResources", 0) - minimum["GetResources"]
         extra_lists = totals.get("ListBackups", 0) - minimum["ListBackups"]
-        extra_seconds = extra_pages / model.rate("GetResources", conditions.scale) + extra_lists / model.rate(
-            "ListBackups", conditions.scale
-        )
+        pages_seconds = extra_pages / model.rate("GetResources", conditions.scale)
+        lists_seconds = extra_lists / model.rate("ListBackups", conditions.scale)
         notes["continuation overhead"] = (
-            f"each invocation discovers again and lists the slot's backups so far: {extra_pages} more GetResources "
-            f"and {extra_lists} more ListBackups than one invocation needs = {extra_seconds:.1f} s at the limits "
-            f"({extra_seconds * conditions.scale:.0f} s at AWS's own)"
+            f"each invocation discovers again and lists the slot's backups so far, side by side: {extra_pages} more "
+            f"GetResources ({pages_seconds:.1f} s) and {extra_lists} more ListBackups ({lists_seconds:.1f} s) than "
+            f"one invocation needs, at the limits (x{conditions.scale:g} at AWS's own); each invocation waits for "
+            f"the longer of its two"
         )
         notes["invocations"] = (
             f"{len(reports)} (budget {budget:g} s each, reserve {reserve:g} s); created per invocation: "

@@ -156,6 +156,15 @@ def test_plans_are_passed_as_compact_sorted_json(gfs: Synthesized) -> None:
     )
 
 
+def test_both_functions_in_every_region_know_all_the_deployed_regions(gfs: Synthesized) -> None:
+    # A global table's home must be a region with tablesafe in it, so every deployment needs the whole list.
+    for region in REGIONS:
+        functions = by_type(gfs, "AWS::Lambda::Function", region)
+        assert sorted(f["FunctionName"] for f in functions) == sorted([BACKUP_FUNCTION_NAME, PRUNE_FUNCTION_NAME])
+        for function in functions:
+            assert function["Environment"]["Variables"][constants.ENV_REGIONS] == "eu-west-1,us-east-1"
+
+
 def test_failed_asynchronous_runs_are_retried_twice_then_kept_in_the_dead_letter_queue(gfs: Synthesized) -> None:
     dlq = logical_id(gfs, "AWS::SQS::Queue", "/DeadLetterQueue/Resource")
 

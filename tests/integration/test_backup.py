@@ -13,7 +13,7 @@ import pytest
 from tablesafe import backup_handler
 from tablesafe.backup import BackupRequest, BackupRunFailed, Outcome, run_backup
 from tablesafe.constants import DEFAULT_RATE_LIMITS
-from tablesafe.dynamodb import DynamoDbGateway
+from tablesafe.dynamodb import DynamoDbGateway, GatewayError, ListingIncomplete
 from tablesafe.settings import Settings, cold_start
 from tests.standin.support import create_table, list_all_backups
 
@@ -89,6 +89,59 @@ def test_more_than_a_page_of_tagged_tables_are_all_found(standin, ddb, gateway, 
     assert calls["GetResources"] == {"ok": 2}  # 100 a page
     assert calls["CreateBackup"] == {"ok": 130}
     assert calls["ListBackups"] == {"ok": 1}  # one account-wide look at the slot
+
+
+class OverlapProbe(DynamoDbGateway):
+    """A gateway whose discovery finishes only once the slot listing has started (or gives up after 10 s)."""
+
+    def __init__(self) -> None:
+        super().__init__(rate_limits=FAST)
+        self.listing_started = threading.Event()
+        self.overlapped = False
+
+    def find_tagged_tables(self, tag_key: str):  # type: ignore[no-untyped-def]
+        self.overlapped = self.listing_started.wait(timeout=10)
+        return super().find_tagged_tables(tag_key)
+
+    def list_backups(self, **kwargs: Any):  # type: ignore[no-untyped-def]
+        self.listing_started.set()
+        return super().list_backups(**kwargs)
+
+
+def test_discovery_and_the_slot_listing_run_side_by_side(standin, ddb, settings):
+    # They are paced by different limits (GetResources 15/s, ListBackups 5/s): one need not wait for the other.
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    ddb.create_backup(TableName="orders", BackupName=NAME)  # a retried run: this slot's backup exists
+    gateway = OverlapProbe()
+
+    report = run_backup(gateway, settings, request())
+
+    assert gateway.overlapped
+    assert report.tables(Outcome.ALREADY_PRESENT) == {"orders": "backup for this slot exists"}
+    assert standin.calls.count("CreateBackup") == 1  # the seeded one only
+
+
+def test_a_failed_slot_listing_fails_the_run_before_any_backup(standin, ddb, gateway, settings):
+    # Without knowing what the slot already has, a backup could be made twice: nothing is started.
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    standin.faults.set("ListBackups", throttle=1.0, throttle_as="AccessDeniedException")
+
+    with pytest.raises(ListingIncomplete, match="AccessDeniedException"):
+        run_backup(gateway, settings, request())
+
+    assert standin.calls.count("CreateBackup") == 0
+
+
+def test_a_failed_discovery_is_what_the_run_raises_even_when_the_listing_fails_too(standin, ddb, gateway, settings):
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    standin.faults.set("GetResources", throttle=1.0, throttle_as="AccessDeniedException")
+    standin.faults.set("ListBackups", throttle=1.0, throttle_as="AccessDeniedException")
+
+    with pytest.raises(GatewayError) as raised:
+        run_backup(gateway, settings, request())
+
+    assert raised.value.operation == "GetResources" and not isinstance(raised.value, ListingIncomplete)
+    assert standin.calls.count("CreateBackup") == 0
 
 
 def test_an_unknown_plan_is_reported_and_the_other_tables_proceed(standin, ddb, gateway, settings):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from tablesafe.backup import BackupRequest, Outcome, run_backup
+from tablesafe.backup import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.global_tables import backup_region
+from tablesafe.observability import logger
 from tablesafe.settings import Settings
 from tests.standin.support import create_table, list_all_backups
 
@@ -26,24 +29,43 @@ PLANS = {
 }
 
 
-def settings(mode: str = "home-region") -> Settings:
-    return Settings.from_env(
-        {
-            "TABLESAFE_TAG_KEY": "backup-plan",
-            "TABLESAFE_PLANS": json.dumps(PLANS),
-            "TABLESAFE_BACKUP_NAME_PREFIX": "tablesafe",
-            "TABLESAFE_GLOBAL_TABLES": mode,
-        }
-    )
-
-
-def run_everywhere(mode: str = "home-region", plan: str = "daily") -> dict[str, object]:
-    """Each region's deployment runs its own backup function for the same slot, independently."""
-    request = BackupRequest(plan, "daily", SLOT)
-    return {
-        region: run_backup(DynamoDbGateway(rate_limits=FAST, region_name=region), settings(mode), request)
-        for region in REGIONS
+def settings(mode: str = "home-region", deployed: Sequence[str] | None = REGIONS) -> Settings:
+    """The functions' settings as the stack sets them; `deployed` None is a deployment from before TABLESAFE_REGIONS."""
+    environ = {
+        "TABLESAFE_TAG_KEY": "backup-plan",
+        "TABLESAFE_PLANS": json.dumps(PLANS),
+        "TABLESAFE_BACKUP_NAME_PREFIX": "tablesafe",
+        "TABLESAFE_GLOBAL_TABLES": mode,
     }
+    if deployed is not None:
+        environ["TABLESAFE_REGIONS"] = ",".join(deployed)
+    return Settings.from_env(environ)
+
+
+def run_in(region: str, run_settings: Settings) -> BackupReport:
+    gateway = DynamoDbGateway(rate_limits=FAST, region_name=region)
+    return run_backup(gateway, run_settings, BackupRequest("daily", "daily", SLOT))
+
+
+def run_everywhere(mode: str = "home-region", deployed: Sequence[str] = REGIONS) -> dict[str, BackupReport]:
+    """Each deployed region's backup function runs for the same slot, independently."""
+    return {region: run_in(region, settings(mode, deployed)) for region in deployed}
+
+
+@pytest.fixture
+def log_lines(monkeypatch) -> Callable[[], list[dict[str, Any]]]:
+    """The run's JSON log lines, parsed."""
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    return lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+
+def tag_home(standin, table: str, home: str, regions: Sequence[str] = REGIONS) -> None:
+    for region in regions:
+        arn = f"arn:aws:dynamodb:{region}:123456789012:table/{table}"
+        standin.client("dynamodb", region=region).tag_resource(
+            ResourceArn=arn, Tags=[{"Key": "tablesafe:home-region", "Value": home}]
+        )
 
 
 def backups(standin, region: str) -> list[str]:
@@ -74,11 +96,7 @@ def test_home_region_backs_up_a_global_table_once_across_regions(standin, global
 
 
 def test_the_home_region_tag_decides_where_the_backup_is_kept(standin, global_orders):
-    for region in REGIONS:
-        arn = f"arn:aws:dynamodb:{region}:123456789012:table/orders"
-        standin.client("dynamodb", region=region).tag_resource(
-            ResourceArn=arn, Tags=[{"Key": "tablesafe:home-region", "Value": "us-east-1"}]
-        )
+    tag_home(standin, "orders", "us-east-1")
 
     run_everywhere()
 
@@ -94,10 +112,62 @@ def test_every_region_mode_backs_up_each_replica(standin, global_orders):
     assert all(report.replicas_skipped == 0 for report in reports.values())
 
 
-def test_a_home_tag_naming_no_replica_region_cannot_leave_the_table_unprotected():
-    assert backup_region("us-east-1", ["eu-west-1"], "ap-south-1") == "eu-west-1"
-    assert backup_region("us-east-1", ["eu-west-1"], "us-east-1") == "us-east-1"
-    assert backup_region("us-east-1", [], None) == "us-east-1"
+def test_a_deployment_to_one_region_backs_up_its_replicas_there_without_asking_for_replicas(standin, global_orders):
+    # Before, us-east-1 left `orders` to eu-west-1, where no tablesafe runs: a backup that silently never happened.
+    standin.calls.reset()
+
+    report = run_in("us-east-1", settings(deployed=["us-east-1"]))
+
+    assert backups(standin, "us-east-1") == ["carts", "orders"]
+    assert report.replicas_skipped == 0 and report.failed == {}
+    assert standin.calls.count("DescribeTable") == 0
+
+
+def test_a_home_tag_naming_a_region_without_tablesafe_is_warned_about_and_the_table_backed_up_here(
+    standin, global_orders, log_lines
+):
+    tag_home(standin, "orders", "eu-west-1", regions=["us-east-1"])
+
+    report = run_in("us-east-1", settings(deployed=["us-east-1"]))
+
+    assert report.tables(Outcome.CREATED) == {"orders": "created", "carts": "created"}
+    (warning,) = [line for line in log_lines() if line.get("table") == "orders" and line["level"] == "WARNING"]
+    assert warning["home_tag"] == "eu-west-1" and warning["tag"] == "tablesafe:home-region"
+    assert warning["reason"] == "tablesafe is not deployed in that region"
+    assert warning["backup_region"] == "us-east-1"
+
+
+def test_in_a_deployment_to_two_regions_the_first_backs_up_and_the_other_skips(standin, global_orders):
+    standin.calls.reset()
+
+    reports = run_everywhere(deployed=["us-east-1", "eu-west-1"])
+
+    assert backups(standin, "eu-west-1") == ["carts", "orders"]
+    assert backups(standin, "us-east-1") == ["carts"]
+    assert reports["us-east-1"].replicas_skipped == 1
+    # eu-west-1 sorts first among the deployed regions: it is home whatever the replicas, so it need not ask.
+    assert standin.calls.count("DescribeTable") == 2  # us-east-1's, for orders and carts
+
+
+def test_a_replica_in_an_undeployed_region_that_sorts_first_no_longer_causes_a_skip(standin):
+    for region in ("ap-south-1", *REGIONS):
+        create_table(standin.client("dynamodb", region=region), "orders", {"backup-plan": "daily"})
+    standin.set_global_table("orders", ["ap-south-1", *REGIONS])
+
+    reports = run_everywhere(deployed=REGIONS)
+
+    assert backups(standin, "eu-west-1") == ["orders"]
+    assert backups(standin, "us-east-1") == []
+    assert backups(standin, "ap-south-1") == []
+    skipped = reports["us-east-1"].tables(Outcome.SKIPPED)
+    assert skipped == {"orders": "global table replica; its home region eu-west-1 backs it up"}
+
+
+def test_a_deployment_that_does_not_say_its_regions_decides_as_before(standin, global_orders):
+    report = run_in("us-east-1", settings(deployed=None))
+
+    assert report.tables(Outcome.SKIPPED) == {"orders": "global table replica; its home region eu-west-1 backs it up"}
+    assert backups(standin, "us-east-1") == ["carts"]
 
 
 def test_pitr_is_turned_on_with_the_plans_period_and_drift_is_counted_once(standin):
@@ -139,9 +209,8 @@ def test_a_deferred_replica_asks_for_its_replicas_once_per_run(standin, global_o
     eu.create_backup(TableName="orders", BackupName="someone-elses")  # CREATING: ours is deferred, then retried
     standin.calls.reset()
 
-    report = run_backup(
-        DynamoDbGateway(rate_limits=FAST, region_name="eu-west-1"), settings(), BackupRequest("daily", "daily", SLOT)
-    )
+    # Deployed regions not known: eu-west-1 must ask for replicas to know it is home.
+    report = run_in("eu-west-1", settings(deployed=None))
 
     assert report.tables(Outcome.CREATED) == {"orders": "created", "carts": "created"}
     assert standin.calls.codes("CreateBackup").get("BackupInUseException", 0) >= 1

@@ -108,6 +108,16 @@ def test_the_home_region_tag_decides_where_a_global_table_is_backed_up() -> None
     assert status.flags == ("rule daily: no AVAILABLE backup",)
 
 
+def test_status_names_the_region_the_backup_function_picks_among_the_deployed_regions() -> None:
+    # Deployed to us-west-2 only: the function there backs the replica up, though us-east-1 sorts first.
+    config = CliConfig(plans=PLANS, regions=("us-west-2",))
+    status = assess_table(
+        "orders", "daily", config, [], PITR_ON, NOW, region="us-west-2", replicas=("us-east-1", "us-west-2")
+    )
+    assert status.backups_region == "us-west-2"
+    assert status.flags == ("rule daily: no AVAILABLE backup",)
+
+
 def test_storage_is_grouped_by_the_plan_in_the_name_and_by_table() -> None:
     backups = [
         backup("tablesafe.daily.daily.20261127T0300Z", timedelta(hours=1), size=1000),
@@ -168,6 +178,16 @@ def test_config_is_read_from_the_cdk_context_and_a_bad_plan_names_the_key(tmp_pa
     assert (config.tag_key, config.prefix, config.price_per_gb_month, list(config.plans)) == ("plan", "ts", 0.2, ["p"])
     path.write_text(json.dumps({"context": {"tablesafe:plans": {"p": [{"name": "r", "schedule": "rate(1 day)"}]}}}))
     with pytest.raises(UsageError, match=r"tablesafe:plans\.p\[0\]\.retentionDays"):
+        load_config(path, explicit=True)
+
+
+def test_the_deployed_regions_are_read_from_the_cdk_context(tmp_path: Path) -> None:
+    path = tmp_path / "cdk.json"
+    for value in (["us-east-1", "eu-west-1"], "us-east-1,eu-west-1", '["us-east-1", "eu-west-1"]'):
+        path.write_text(json.dumps({"context": {"tablesafe:regions": value}}))
+        assert load_config(path, explicit=True).regions == ("us-east-1", "eu-west-1")
+    path.write_text(json.dumps({"context": {"tablesafe:regions": ["us-east-1", "Europe"]}}))
+    with pytest.raises(UsageError, match=r"tablesafe:regions: \['us-east-1', 'Europe'\]"):
         load_config(path, explicit=True)
 
 

@@ -46,8 +46,22 @@ def test_a_missing_variable_is_named(missing):
         ("TABLESAFE_GLOBAL_TABLES", "some-regions", "TABLESAFE_GLOBAL_TABLES"),
         ("TABLESAFE_RATE_LIMITS", '{"CreateBackup": -5}', "TABLESAFE_RATE_LIMITS"),
         ("TABLESAFE_TIME_RESERVE_SECONDS", "soon", "TABLESAFE_TIME_RESERVE_SECONDS"),
+        ("TABLESAFE_REGIONS", "us-east-1;eu-west-1", "TABLESAFE_REGIONS='us-east-1;eu-west-1'"),
+        ("TABLESAFE_REGIONS", "us-east-1,,eu-west-1", "TABLESAFE_REGIONS='us-east-1,,eu-west-1': '' is not"),
+        ("TABLESAFE_REGIONS", "", "TABLESAFE_REGIONS='': '' is not a region name"),
+        ("TABLESAFE_REGIONS", '["us-east-1"]', "TABLESAFE_REGIONS"),
     ],
 )
 def test_a_wrong_value_is_named(name, value, named):
     with pytest.raises(SettingsError, match=named):
         Settings.from_env({**GOOD, name: value})
+
+
+def test_the_deployed_regions_are_read_comma_separated():
+    settings = Settings.from_env({**GOOD, "TABLESAFE_REGIONS": "us-east-1, eu-west-1"})
+    assert settings.deployed_regions == ("us-east-1", "eu-west-1")
+
+
+def test_without_the_deployed_regions_they_are_not_known():
+    # An older deployment or the CLI: every region holding a replica stays a candidate home, as before.
+    assert Settings.from_env(GOOD).deployed_regions is None

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tablesafe.constants import JOB_PRUNE
 from tablesafe.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
@@ -542,6 +541,8 @@ class _TailEstimate:
             return 0  # nothing in the last window: the table is no longer backed up by this rule
         key = (plan_name, rule_name)
         if key not in self._counts:
+            from zoneinfo import ZoneInfo  # here, not at import: zoneinfo pulls in sysconfig, a cold-start cost
+
             zone = ZoneInfo(rule.timezone)
             self._counts[key] = len(run_times(rule.schedule.expression, self.listed_until, self.now, zone))
         return self._counts[key]

@@ -506,7 +506,10 @@ class _PruneRun:
                 if not in_share(table):
                     continue
                 own = recent.own_listing.get(table)
-                self._add(storage, own if own is not None else recent.recent[table], None if own else tail)
+                if own is not None:  # complete: nothing to estimate
+                    self._add(storage, own)
+                else:
+                    self._add(storage, recent.recent[table], tail)
         self.report.storage = storage
 
     @staticmethod

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tablesafe.dynamodb import PAGE_SIZE, Backup, DynamoDbGateway
+from tablesafe.dynamodb import PAGE_SIZE, Backup, DynamoDbGateway, ListingIncomplete
 from tablesafe.naming import parse_scheduled
 from tablesafe.observability import logger
 
@@ -154,7 +154,7 @@ class RecentListing:
                         # minKeep slots seen, however much of the window is still to come: released at once
                         waiting.discard(table)
                         self._release(Release(table, buffers.pop(table)))
-            except Exception as error:  # ListingIncomplete, or anything else: the tables' own listings take over
+            except ListingIncomplete as error:  # AWS's answer: the tables' own listings take over
                 logger.warning(
                     "the listing of recent backups broke off; the tables still waiting are listed one by one",
                     window_start=start.isoformat(),

@@ -275,6 +275,29 @@ def test_a_recent_listing_that_breaks_off_falls_back_to_each_table_and_a_failed_
     assert report.failed
 
 
+class BrokenRecentListing(DynamoDbGateway):
+    """A gateway whose listing of recent backups fails with an error that is not AWS's (a bug, say)."""
+
+    def iter_backups(self, **params: Any) -> Any:
+        if params.get("created_from") is not None and params.get("table_name") is None:
+            raise RuntimeError("boom")
+        return super().iter_backups(**params)
+
+
+def test_an_unexpected_error_in_the_recent_listing_fails_every_waiting_table_by_name(standin, settings):
+    tables = daily_tables(standin, 12, range(36))
+    before = set(remaining(standin.client("dynamodb")))
+
+    report = run_prune(BrokenRecentListing(rate_limits=FAST), settings, PruneRequest(NOW))
+
+    # not taken for a listing that broke off (which would fall back to each table's own listing): every table with
+    # something to delete fails, named, and nothing is deleted
+    assert sorted(report.failed_tables) == sorted(tables)
+    assert all("boom" in why for why in report.failed_tables.values())
+    assert set(remaining(standin.client("dynamodb"))) == before
+    assert report.failed
+
+
 def test_each_deletion_is_one_log_line_with_table_name_arn_age_plan_rule_and_reason(
     standin, ddb, gateway, settings, world, log_lines
 ):

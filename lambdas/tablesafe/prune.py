@@ -31,7 +31,14 @@ from typing import Any
 
 from tablesafe.constants import JOB_PRUNE
 from tablesafe.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
-from tablesafe.events import MAX_CONTINUATIONS, EventError, parse_continuation, parse_time, require_job
+from tablesafe.events import (
+    MAX_CONTINUATIONS,
+    EventError,
+    check_run_time,
+    parse_continuation,
+    parse_time,
+    require_job,
+)
 from tablesafe.naming import parse_scheduled
 from tablesafe.observability import logger
 from tablesafe.plans import Plan
@@ -69,8 +76,12 @@ class PruneRequest:
     continuation: int = 0
 
     @classmethod
-    def from_event(cls, event: object, now: datetime) -> PruneRequest:
-        """Validate the event; EventError names the key that is wrong."""
+    def from_event(cls, event: object, now: datetime, *, longest_retention: timedelta) -> PruneRequest:
+        """Validate the event against the clock (`now`); EventError names the key that is wrong.
+
+        A scheduledTime ahead of the clock, or older than the longest retention allows, is refused
+        (events.check_run_time): the run would decide "expired" against a time that is not now.
+        """
         event = require_job(event, JOB_PRUNE)
         scheduled = event.get("scheduledTime")
         moment = now if scheduled is None else parse_time("scheduledTime", scheduled)
@@ -78,6 +89,7 @@ class PruneRequest:
         if start_after is not None and (not isinstance(start_after, str) or not start_after):
             raise EventError(f"startAfter={start_after!r}: expected the name of the last table done")
         continuation = parse_continuation(event)
+        check_run_time("scheduledTime", moment, now, longest_retention=longest_retention, continuation=continuation)
         return cls(now=moment.astimezone(UTC), start_after=start_after, continuation=continuation)
 
     def as_event(self) -> dict[str, Any]:

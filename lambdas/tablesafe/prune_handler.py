@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,14 +26,22 @@ from tablesafe.constants import (
 from tablesafe.continuation import LambdaContinuation
 from tablesafe.observability import COUNT, NONE, SECONDS, logger, metrics, put_metrics
 from tablesafe.prune import Outcome, PruneReport, PruneRequest, PruneRunFailed, run_prune
+from tablesafe.retention import longest_retention
 from tablesafe.settings import cold_start
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The function's clock (tests hand the handler another)."""
+    return datetime.now(UTC)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext, clock: Clock = utc_now) -> dict[str, Any]:
     settings, gateway = cold_start()
-    request = PruneRequest.from_event(event, now=datetime.now(UTC))
+    request = PruneRequest.from_event(event, now=clock(), longest_retention=longest_retention(settings.plans))
     report = run_prune(
         gateway,
         settings,

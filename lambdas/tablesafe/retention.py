@@ -81,6 +81,11 @@ def shortest_retention(plans: Mapping[str, Plan]) -> timedelta:
     return min(rule.retention for plan in plans.values() for rule in plan.rules)
 
 
+def longest_retention(plans: Mapping[str, Plan]) -> timedelta:
+    """The longest retention of any configured rule: no rule keeps a backup for its age beyond this."""
+    return max(rule.retention for plan in plans.values() for rule in plan.rules)
+
+
 def past_retention(backup: B, plans: Mapping[str, Plan], prefix: str, now: datetime) -> bool:
     """True for one of our AVAILABLE backups older than its configured rule's retention, minKeep not considered."""
     if backup.backup_type != USER or backup.status != AVAILABLE:

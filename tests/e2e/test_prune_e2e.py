@@ -9,7 +9,9 @@ import pytest
 from tests.standin.support import create_table, list_all_backups
 
 pytestmark = pytest.mark.xdist_group("e2e")
-DAY0 = datetime(2026, 10, 1, 3, 0, tzinfo=UTC)
+# Relative to the clock: the function checks the event's time against its own clock, as in Lambda.
+TODAY = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)
+DAY0 = TODAY - timedelta(days=40)
 
 
 def test_backups_made_by_the_backup_function_are_pruned_by_the_prune_schedule(assembly, runner, standin):
@@ -50,3 +52,26 @@ def test_backups_made_by_the_backup_function_are_pruned_by_the_prune_schedule(as
         {"table", "backup_name", "age_days", "rule", "reason"} <= d.keys() for d in deletions
     )
     assert pruned.metrics["BackupsDeleted"] == 6
+
+
+def test_a_prune_dated_a_year_ahead_fails_before_listing_and_keeps_every_backup(assembly, runner, standin):
+    ddb = standin.client("dynamodb")
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    (backup_schedule,) = [s for s in assembly.schedules_for("tablesafe-backup") if s.event(DAY0)["plan"] == "daily"]
+    (prune_schedule,) = assembly.schedules_for("tablesafe-prune")
+    for day in range(1, 11):  # ten daily backups, 1 to 10 days old
+        slot = TODAY - timedelta(days=day)
+        assert runner.invoke("tablesafe-backup", backup_schedule.event(slot)).ok
+        for summary in list_all_backups(ddb, TimeRangeLowerBound=slot)[0]:
+            standin.set_backup_created(summary["BackupArn"], slot + timedelta(seconds=5))
+    kept = {s["BackupArn"] for s in list_all_backups(ddb)[0]}
+    standin.calls.reset()
+
+    # an operator's manual invoke with the year mistyped: 400 days ahead
+    pruned = runner.invoke("tablesafe-prune", prune_schedule.event(TODAY + timedelta(days=400)))
+
+    assert not pruned.ok  # the invocation fails: Lambda's Errors metric, and the prune's Errors alarm, see it
+    assert pruned.error is not None and pruned.error["errorType"] == "EventError"
+    assert "is later than the function's clock" in pruned.error["errorMessage"]
+    assert "ListBackups" not in standin.calls.snapshot() and "DeleteBackup" not in standin.calls.snapshot()
+    assert {s["BackupArn"] for s in list_all_backups(ddb)[0]} == kept and len(kept) == 10

@@ -16,7 +16,7 @@ import pytest
 from tablesafe import prune_handler
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.events import EventError
+from tablesafe.events import HANDOVER_DELAY, EventError
 from tablesafe.naming import manual_name, parse_scheduled, scheduled_name
 from tablesafe.observability import logger, metrics
 from tablesafe.prune import Outcome, PruneReport, PruneRequest, PruneRunFailed, run_prune
@@ -37,6 +37,7 @@ ENV = {
     "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH": "0.25",
 }
 FAST = {operation: 2000.0 for operation in DEFAULT_RATE_LIMITS}
+LONGEST = timedelta(days=90)  # the longest retention of PLANS
 
 
 @pytest.fixture
@@ -462,7 +463,8 @@ def test_a_run_out_of_time_continues_until_every_table_is_done_once(standin, ddb
     reports: list[PruneReport] = []
 
     while events and len(reports) < 40:
-        request = PruneRequest.from_event(events.pop(), datetime.now(UTC))
+        # the clock of each invocation: the run's time (the event's own, once the bound checks it against the clock)
+        request = PruneRequest.from_event(events.pop(), NOW, longest_retention=LONGEST)
         budget = iter(range(100, -10_000, -12))  # seconds left: about eight checks per invocation
         reports.append(
             run_prune(gateway, settings, request, time_left=budget.__next__, continue_run=events.append, workers=2)
@@ -534,14 +536,16 @@ def test_an_invocation_with_no_time_for_any_table_fails_instead_of_handing_over_
 
 
 def test_the_event_gives_the_time_the_cursor_and_the_continuation_count():
+    later = NOW + timedelta(hours=2)  # the clock of a continuation: the run started two hours ago
     request = PruneRequest.from_event(
         {"job": "prune", "scheduledTime": "2026-06-30T04:30:00Z", "startAfter": "orders", "continuation": 3},
-        now=datetime(2030, 1, 1, tzinfo=UTC),
+        now=later,
+        longest_retention=LONGEST,
     )
 
     assert request == PruneRequest(NOW, "orders", 3)
-    assert PruneRequest.from_event(request.as_event(), now=datetime(2030, 1, 1, tzinfo=UTC)) == request
-    assert PruneRequest.from_event({"job": "prune"}, now=NOW) == PruneRequest(NOW)
+    assert PruneRequest.from_event(request.as_event(), now=later, longest_retention=LONGEST) == request
+    assert PruneRequest.from_event({"job": "prune"}, now=NOW, longest_retention=LONGEST) == PruneRequest(NOW)
 
 
 @pytest.mark.parametrize(
@@ -559,7 +563,7 @@ def test_the_event_gives_the_time_the_cursor_and_the_continuation_count():
 )
 def test_a_garbled_event_is_refused_naming_the_key(event, names):
     with pytest.raises(EventError, match=re.escape(names)):
-        PruneRequest.from_event(event, now=NOW)
+        PruneRequest.from_event(event, now=NOW, longest_retention=LONGEST)
 
 
 # -- the handler and its metrics -------------------------------------------------------------------------------------
@@ -576,14 +580,16 @@ class Context:
         return 900_000
 
 
-def invoke(monkeypatch, capsys, event: dict[str, Any], **env: str) -> tuple[Any, list[dict[str, Any]]]:
-    """Run the handler with ENV (+ env); its answer or exception, and the EMF documents it printed."""
+def invoke(
+    monkeypatch, capsys, event: dict[str, Any], clock: datetime = NOW, **env: str
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Run the handler with ENV (+ env) at `clock`; its answer or exception, and the EMF documents it printed."""
     for name, value in {**ENV, "POWERTOOLS_SERVICE_NAME": "tablesafe-prune", **env}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(metrics, "service", "tablesafe-prune")  # in Lambda it comes from the environment at import
     cold_start.cache_clear()
     try:
-        outcome: Any = prune_handler.lambda_handler(event, Context())
+        outcome: Any = prune_handler.lambda_handler(event, Context(), clock=lambda: clock)
     except Exception as error:
         outcome = error
     finally:
@@ -664,3 +670,35 @@ def test_the_handler_refuses_a_garbled_event_before_touching_anything(standin, m
     assert isinstance(outcome, EventError)
     assert "scheduledTime='soon'" in str(outcome)
     assert standin.calls.snapshot() == {}
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_the_handler_refuses_a_prune_dated_in_the_future_and_lists_and_deletes_nothing(
+    standin, ddb, monkeypatch, capsys
+):
+    create_table(ddb, "orders")
+    arns = make_backups(standin, ddb, "orders", range(1, 11))  # ten daily backups, 1 to 10 days old
+    standin.calls.reset()
+    mistyped = {"job": "prune", "scheduledTime": "2027-08-04T04:30:00Z"}  # 400 days ahead of the clock
+
+    outcome, _ = invoke(monkeypatch, capsys, mistyped)
+
+    # raised, so Lambda counts an error and the prune Errors alarm fires; not one backup taken for expired
+    assert isinstance(outcome, EventError)
+    assert "scheduledTime=2027-08-04T04:30:00Z is later than the function's clock (2026-06-30T04:30:00Z)" in str(
+        outcome
+    )
+    assert standin.calls.snapshot() == {}
+    assert set(arns.values()) <= set(remaining(ddb))
+
+
+def test_the_handler_runs_a_continuation_hours_later_as_of_its_run_s_original_time(standin, ddb, monkeypatch, capsys):
+    create_table(ddb, "orders")
+    arns = make_backups(standin, ddb, "orders", range(33, 40))
+    continuation = {**PruneRequest(NOW, continuation=2).as_event()}
+
+    answer, _ = invoke(monkeypatch, capsys, continuation, clock=NOW + 2 * HANDOVER_DELAY)
+
+    assert answer["now"] == NOW.isoformat()
+    assert answer["deleted"] == 4  # 36..39 days old as of the run's time; 35 is kept by minKeep
+    assert not {arns[d] for d in range(36, 40)} & set(remaining(ddb))

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from tablesafe.backup import BackupRequest, run_backup
 from tablesafe.dynamodb import DynamoDbGateway
 from tablesafe.prune import Outcome, PruneReport, PruneRequest, run_prune
+from tablesafe.retention import longest_retention
 from tests.reliability.support import (
     FAST,
     PREFIX,
@@ -268,7 +269,8 @@ def test_a_prune_out_of_time_is_finished_by_its_continuations_each_backup_once(
     event: dict[str, Any] | None = PruneRequest(now).as_event()
 
     while event is not None:
-        request = PruneRequest.from_event(event, now=datetime.now(UTC))
+        # each invocation's clock is the simulated run's time, which the event's scheduledTime is checked against
+        request = PruneRequest.from_event(event, now=now, longest_retention=longest_retention(settings().plans))
         budget = Budget(len(due) // 5)  # about a fifth of the deletions per invocation, then the reserve is reached
         reports.append(run_prune(gateway(), settings(), request, time_left=budget, continue_run=queued.append))
         event = queued.pop() if queued else None

@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,9 @@ GET_RESOURCES_MAX = 100
 _BACKUP_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 _DYNAMODB_TYPE_FILTERS = ("dynamodb", "dynamodb:table")
 GLOBAL_TABLE_VERSION = "2019.11.21"
+# moto gives a table no TableId; the stand-in keeps one on the moto Table object itself, so a table deleted and
+# created again under the same name (a new object) gets a new one, as it does in AWS.
+_TABLE_ID_ATTRIBUTE = "_standin_table_id"
 
 
 @dataclass
@@ -63,6 +67,7 @@ class BackupRecord:
     name: str
     table_name: str
     table_arn: str
+    table_id: str  # the source table's TableId: which table of that name the backup was taken of
     backup_type: str
     created: datetime  # aware, UTC
     ready_at: float  # time.monotonic() after which the backup is AVAILABLE
@@ -93,6 +98,7 @@ class RegionState:
         self.busy_until: dict[str, float] = {}  # table -> monotonic time its newest backup finishes
         self.table_status: dict[str, str] = {}
         self.replicas: dict[str, list[str]] = {}
+        self.last_table_id: dict[str, str] = {}  # table name -> TableId of the last table seen under it
 
     def add(self, record: BackupRecord) -> None:
         self.records[record.arn] = record
@@ -326,12 +332,14 @@ class Fidelity:
         return result
 
     def describe_table(self, account: str, region: str, body: dict[str, Any]) -> dict[str, Any]:
-        """API_DescribeTable with the test-set TableStatus, and Replicas + GlobalTableVersion for global tables
-        (version 2019.11.21 lists the replicas in the other regions, see globaltables.DetermineVersion)."""
+        """API_DescribeTable with the test-set TableStatus, the table's TableId (API_TableDescription), and Replicas +
+        GlobalTableVersion for global tables (version 2019.11.21 lists the replicas in the other regions, see
+        globaltables.DetermineVersion)."""
         described: dict[str, Any] = self.backend(account, region).describe_table(_string(body, "TableName"))
         table = described["Table"]
         state = self.state(account, region)
         name = table["TableName"]
+        table["TableId"] = self.table_id(account, region, self.backend(account, region).tables[name])
         if name in state.table_status:
             table["TableStatus"] = state.table_status[name]
         if state.replicas.get(name):
@@ -408,15 +416,24 @@ class Fidelity:
                 state.replicas.pop(name, None)
 
     def add_foreign_backup(
-        self, account: str, region: str, table: str, name: str, backup_type: str, created: datetime | None
+        self,
+        account: str,
+        region: str,
+        table: str,
+        name: str,
+        backup_type: str,
+        created: datetime | None,
+        table_id: str | None = None,
     ) -> str:
         """A backup tablesafe did not make (any name, any type), AVAILABLE at once; returns its ARN.
-        The table need not exist any more: a placeholder stands in for a deleted one."""
+        The table need not exist any more: a placeholder stands in for a deleted one, with the TableId of the last
+        table of that name. `table_id` gives the backup another source table (an earlier one of the same name)."""
         if backup_type not in BACKUP_TYPES:
             raise ValueError(f"backup type {backup_type!r}: expected one of {BACKUP_TYPES}")
         with self.lock:
             backend = self.backend(account, region)
-            source = self._find_table(backend, table) or Table(  # type: ignore[abstract]
+            existing = self._find_table(backend, table)
+            source = existing or Table(  # type: ignore[abstract]
                 table,
                 account_id=account,
                 region=region,
@@ -424,9 +441,25 @@ class Fidelity:
                 attr=[{"AttributeName": "pk", "AttributeType": "S"}],
                 billing_mode="PAY_PER_REQUEST",
             )
+            if existing is None:  # every placeholder of a name stands for the same deleted table
+                known = self.state(account, region).last_table_id.setdefault(table, str(uuid.uuid4()))
+                setattr(source, _TABLE_ID_ATTRIBUTE, known)
             record = self._snapshot(account, region, source, name, backup_type, created=created)
+            if table_id is not None:
+                record.table_id = table_id
             record.ready_at = 0.0
             return record.arn
+
+    def table_id(self, account: str, region: str, table: Table) -> str:
+        """The TableId of a moto table, given when first asked for: new for every table, also one re-created under
+        the same name (API_TableDescription, API_BackupSummary: "unique identifier for the table")."""
+        found = getattr(table, _TABLE_ID_ATTRIBUTE, None)
+        if not isinstance(found, str):
+            found = str(uuid.uuid4())
+            setattr(table, _TABLE_ID_ATTRIBUTE, found)
+        if self.backend(account, region).tables.get(table.name) is table:
+            self.state(account, region).last_table_id[table.name] = found
+        return found
 
     def set_backup_created(self, backup_arn: str, when: datetime) -> None:
         """Pretend the backup was requested at `when` (naive means UTC)."""
@@ -463,6 +496,7 @@ class Fidelity:
     def _snapshot(
         self, account: str, region: str, table: Table, name: str, backup_type: str, created: datetime | None
     ) -> BackupRecord:
+        table_id = self.table_id(account, region, table)
         backup = MotoBackup(account, region, name, table, type_=backup_type)  # moto deep-copies the table
         if created is not None:
             backup.creation_date_time = _aware(created).replace(tzinfo=None)
@@ -472,6 +506,7 @@ class Fidelity:
             name=name,
             table_name=table.name,
             table_arn=table.table_arn,
+            table_id=table_id,
             backup_type=backup_type,
             created=_aware(backup.creation_date_time),
             ready_at=time.monotonic() + self.creating_seconds,
@@ -490,8 +525,9 @@ class Fidelity:
             adopted = self.backend(account, region).backups.get(arn)
             if adopted is not None:  # made by moto itself, not through the stand-in: adopt it
                 size, count = _measure(adopted.table)
+                table_id = self.table_id(account, region, adopted.table)
                 record = BackupRecord(
-                    arn, adopted.name, adopted.table.name, adopted.table.table_arn, adopted.type,
+                    arn, adopted.name, adopted.table.name, adopted.table.table_arn, table_id, adopted.type,
                     _aware(adopted.creation_date_time), 0.0, size, count, adopted,
                 )  # fmt: skip
                 state.add(record)
@@ -518,6 +554,7 @@ class Fidelity:
         summary = self._details(record, record.status(now))
         summary["TableName"] = record.table_name
         summary["TableArn"] = record.table_arn
+        summary["TableId"] = record.table_id  # API_BackupSummary; moto leaves it out
         return summary
 
     def _description(self, record: BackupRecord) -> dict[str, Any]:
@@ -525,6 +562,7 @@ class Fidelity:
         source: dict[str, Any] = {
             "TableName": record.table_name,
             "TableArn": record.table_arn,
+            "TableId": record.table_id,  # API_SourceTableDetails: required
             "TableSizeBytes": record.size_bytes,
             "KeySchema": table.schema,
             "TableCreationDateTime": table.created_at,

@@ -255,10 +255,12 @@ class StandIn:
         backup_type: str = "USER",
         created: datetime | None = None,
         region: str | None = None,
+        table_id: str | None = None,
     ) -> str:
-        """A backup tablesafe did not make: USER (any name), SYSTEM or AWS_BACKUP; AVAILABLE; returns its ARN."""
+        """A backup tablesafe did not make: USER (any name), SYSTEM or AWS_BACKUP; AVAILABLE; returns its ARN.
+        `table_id`: of an earlier table of that name (default: the table's, or the deleted table's, TableId)."""
         return self.fidelity.add_foreign_backup(
-            self.account_id, region or self.region, table, name, backup_type, created
+            self.account_id, region or self.region, table, name, backup_type, created, table_id
         )
 
     @property

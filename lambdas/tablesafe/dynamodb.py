@@ -95,6 +95,9 @@ class Backup:
     status: str  # CREATING | AVAILABLE | DELETED
     backup_type: str  # USER | SYSTEM | AWS_BACKUP
     size_bytes: int | None = None
+    # The TableId of the table it was taken of: a table deleted and created again under the same name is another
+    # table with another id. None when the answer has none (CreateBackup's never does; API_BackupSummary: optional).
+    table_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -396,6 +399,7 @@ def _backup_from_summary(summary: Mapping[str, Any]) -> Backup:
         status=summary.get("BackupStatus", "UNKNOWN"),
         backup_type=summary.get("BackupType", "USER"),
         size_bytes=summary.get("BackupSizeBytes"),
+        table_id=summary.get("TableId") or None,
     )
 
 

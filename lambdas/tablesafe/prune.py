@@ -42,8 +42,8 @@ from tablesafe.events import (
 from tablesafe.naming import parse_scheduled
 from tablesafe.observability import logger
 from tablesafe.plans import Plan
-from tablesafe.recent import Group, RecentListing, Release, TableTally, tally
-from tablesafe.retention import Decision, Verdict, decide, past_retention, shortest_retention
+from tablesafe.recent import Group, Need, RecentListing, Release, TableTally, tally
+from tablesafe.retention import Decision, Verdict, decide, past_retention, shortest_retention, table_identity
 from tablesafe.schedule_expr import run_times
 from tablesafe.settings import Settings
 
@@ -117,6 +117,7 @@ class Deletion:
     reason: str
     outcome: Outcome
     detail: str = ""
+    table_id: str | None = None  # which table of that name it was taken of (its TableId)
 
 
 @dataclass
@@ -352,15 +353,16 @@ class _PruneRun:
         self.report.tables_done = finished
         self.report.handed_over = tables[len(finished) :]
 
-    def _needs(self, expired: list[Backup]) -> dict[Group, int]:
-        """(plan, rule) -> minKeep for each rule with a backup past its retention: what its recent listing must show."""
-        needs: dict[Group, int] = {}
+    def _needs(self, expired: list[Backup]) -> dict[Need, int]:
+        """minKeep of each (table of this name, plan, rule) with a backup past its retention: what its recent listing
+        must show. Each table (TableId) counts its own slots: a newer table of the name releases nothing of an older."""
+        needs: dict[Need, int] = {}
         for backup in expired:
             if past_retention(backup, self.plans, self.prefix, self.now):
                 name = parse_scheduled(backup.name, self.prefix)
                 rule = None if name is None else self.plans[name.plan].rule(name.rule)
                 assert name is not None and rule is not None  # past_retention found both
-                needs[(name.plan, name.rule)] = rule.min_keep
+                needs[Need.of(backup, name.plan, name.rule)] = rule.min_keep
         return needs
 
     def _interval(self, group: Group) -> timedelta:
@@ -400,6 +402,7 @@ class _PruneRun:
         logger.info(
             "table pruned",
             table=table,
+            table_ids=len({table_identity(d.backup) for d in decisions}),  # more than one: the name was re-used
             listed=len(decisions),
             deleting=verdicts[Verdict.DELETE.value],
             kept=verdicts[Verdict.KEEP.value],
@@ -453,12 +456,14 @@ class _PruneRun:
             reason=decision.reason,
             outcome=outcome,
             detail=detail,
+            table_id=b.table_id,
         )
 
     def _record(self, deletion: Deletion) -> None:
         self.report.deletions.append(deletion)
         fields: dict[str, Any] = {
             "table": deletion.table,
+            "table_id": deletion.table_id,
             "backup_name": deletion.backup_name,
             "backup_arn": deletion.backup_arn,
             "age_days": deletion.age_days,
@@ -482,6 +487,7 @@ class _PruneRun:
         b = decision.backup
         return {
             "table": b.table_name,
+            "table_id": b.table_id,
             "backup_name": b.name,
             "backup_arn": b.arn,
             "age_days": round(decision.age_days(self.now), 2),

@@ -1,9 +1,11 @@
 """The prune's listing of recent backups: only as much as minKeep needs, whatever order AWS lists them in.
 
 A table with a backup past its rule's retention (a *candidate*) can only have it deleted once the prune knows that
-at least minKeep newer AVAILABLE slots of the same (table, plan, rule) exist. Every backup created since the cutoff
-(now minus the shortest retention) is newer than every candidate, so once minKeep such slots have been seen, nothing
-still unlisted can change the decision: the table is *released* with what was seen.
+at least minKeep newer AVAILABLE slots of the same (table, plan, rule) exist, the table being the physical table the
+candidate was taken of (its TableId): a newer table of the same name does not count. Every backup created since the
+cutoff (now minus the shortest retention) is newer than every candidate, so once minKeep such slots have been seen
+for each (table, plan, rule) with a candidate, nothing still unlisted can change the decision: the table name is
+*released* with what was seen, all its tables at once.
 
 The account's backups since the cutoff are listed in consecutive time windows ([start, start + window), each as long
 as the longest interval between runs of the rules with candidates, so a window holds about one slot of each), oldest
@@ -30,15 +32,33 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from tablesafe.dynamodb import PAGE_SIZE, Backup, DynamoDbGateway, ListingIncomplete
 from tablesafe.naming import parse_scheduled
 from tablesafe.observability import logger
+from tablesafe.retention import table_identity
 
 STORED_STATUSES = frozenset({"AVAILABLE", "CREATING"})
 FALLBACK_WORKERS = 2  # enough to keep ListBackups at its rate despite each call's latency
 
 Group = tuple[str, str]  # (plan, rule)
+
+
+class Need(NamedTuple):
+    """A rule with a candidate, of one of the tables of a name: its minKeep newer slots must be seen."""
+
+    table_id: str  # retention.table_identity: the TableId, or "" for backups whose answer gave none
+    plan: str
+    rule: str
+
+    @property
+    def group(self) -> Group:
+        return (self.plan, self.rule)
+
+    @classmethod
+    def of(cls, backup: Backup, plan: str, rule: str) -> Need:
+        return cls(table_identity(backup), plan, rule)
 
 
 @dataclass
@@ -89,7 +109,7 @@ class RecentListing:
     prefix: str
     cutoff: datetime
     now: datetime
-    needs: Mapping[str, Mapping[Group, int]]  # table -> (plan, rule) -> minKeep, for the tables with candidates
+    needs: Mapping[str, Mapping[Need, int]]  # table name -> minKeep of each Need, for the tables with candidates
     interval: Callable[[Group], timedelta]  # the longest gap between runs of a rule
     released: queue.SimpleQueue[Release | None] = field(default_factory=queue.SimpleQueue)  # None: nothing more
     stop: threading.Event = field(default_factory=threading.Event)
@@ -105,7 +125,9 @@ class RecentListing:
 
     def __post_init__(self) -> None:
         # The longest interval between runs of the rules with candidates: a window then holds about one slot of each.
-        self.window = max((self.interval(g) for needs in self.needs.values() for g in needs), default=timedelta(days=1))
+        self.window = max(
+            (self.interval(need.group) for needs in self.needs.values() for need in needs), default=timedelta(days=1)
+        )
 
     def run(self) -> None:
         """List and release (on a thread of its own); every table with needs is released exactly once."""
@@ -130,12 +152,12 @@ class RecentListing:
     def _windows(self, waiting: set[str]) -> set[str]:
         """List window after window until every table is released or own listings are cheaper; returns the rest."""
         buffers: dict[str, list[Backup]] = {table: [] for table in waiting}
-        slots: dict[str, dict[Group, set[str]]] = {table: defaultdict(set) for table in waiting}
+        slots: dict[str, dict[Need, set[str]]] = {table: defaultdict(set) for table in waiting}
         start = self.cutoff
         fewest = max(
-            -(-keep * self.interval(group) // self.window)
+            -(-keep * self.interval(need.group) // self.window)
             for needs in self.needs.values()
-            for group, keep in needs.items()
+            for need, keep in needs.items()
         )
         if len(waiting) <= fewest:
             return waiting  # the windows would take at least a call per table: list each table on its own at once
@@ -176,16 +198,18 @@ class RecentListing:
                 return waiting  # one call per table is now fewer calls than listing the windows still to come
         return waiting
 
-    def _offer(self, backup: Backup, buffer: list[Backup], slots: dict[Group, set[str]]) -> bool:
-        """Keep a waiting table's backup; True once every rule it deletes from shows minKeep AVAILABLE slots."""
+    def _offer(self, backup: Backup, buffer: list[Backup], slots: dict[Need, set[str]]) -> bool:
+        """Keep a waiting table's backup; True once every rule it deletes from, of each of its tables (TableIds),
+        shows minKeep AVAILABLE slots of that table."""
         buffer.append(backup)
         name = parse_scheduled(backup.name, self.prefix)
         needs = self.needs[backup.table_name]
-        if name is None or (name.plan, name.rule) not in needs:
+        need = None if name is None else Need.of(backup, name.plan, name.rule)
+        if need is None or need not in needs:
             return False
         if backup.status == "AVAILABLE" and backup.backup_type == "USER":
-            slots[(name.plan, name.rule)].add(backup.name)
-        return all(len(slots[group]) >= keep for group, keep in needs.items())
+            slots[need].add(backup.name)
+        return all(len(slots[n]) >= keep for n, keep in needs.items())
 
     def _own_listings(self, tables: set[str]) -> None:
         self.fallbacks = len(tables)

@@ -5,6 +5,11 @@ A backup is deleted only when every one of these holds: it is a USER backup whos
 rule's retention, and it is not one of the newest ``minKeep`` AVAILABLE backups of its (table, plan, rule),
 counted by slot so that two copies of one slot count once. The last rule holds whatever the age, so a table that
 was deleted keeps its last ``minKeep`` backups for good.
+
+The table is the physical table the backup was taken of, told apart by its TableId: a table deleted and created
+again under the same name is a new table, whose backups never push the old one's last ``minKeep`` out. A backup
+whose TableId is not known is grouped with the other backups of that name whose TableId is not known: it neither
+protects nor pushes out a backup of a known table, so the rules never delete more than grouping by name would.
 """
 
 from __future__ import annotations
@@ -38,9 +43,17 @@ class BackupLike(Protocol):
     def status(self) -> str: ...
     @property
     def backup_type(self) -> str: ...
+    @property
+    def table_id(self) -> str | None: ...
 
 
 B = TypeVar("B", bound=BackupLike)
+Group = tuple[str, str, str, str]  # (table name, table identity, plan, rule): the backups one minKeep counts
+
+
+def table_identity(backup: BackupLike) -> str:
+    """Which table of its name a backup was taken of: its TableId, or "" when the answer gave none."""
+    return backup.table_id or ""
 
 
 class Verdict(StrEnum):
@@ -97,14 +110,14 @@ def past_retention(backup: B, plans: Mapping[str, Plan], prefix: str, now: datet
 def decide(backups: Iterable[B], plans: Mapping[str, Plan], prefix: str, now: datetime) -> list[Decision[B]]:
     """One decision per distinct backup (by ARN), in the order given; see the module docstring for the rules.
 
-    Pass every USER backup of a table (those of several tables may be mixed): a backup missing from the input can
-    neither protect an older one through minKeep nor be deleted.
+    Pass every USER backup of a table (those of several tables may be mixed, and those of several tables of one
+    name): a backup missing from the input can neither protect an older one through minKeep nor be deleted.
     """
     unique: dict[str, B] = {}
     for backup in backups:
         unique.setdefault(backup.arn, backup)
     decisions: dict[str, Decision[B]] = {}
-    groups: dict[tuple[str, str, str], list[tuple[B, Rule]]] = defaultdict(list)
+    groups: dict[Group, list[tuple[B, Rule]]] = defaultdict(list)
     for arn, backup in unique.items():
         decision, rule = _classify(backup, plans, prefix)
         if decision is not None:
@@ -113,8 +126,8 @@ def decide(backups: Iterable[B], plans: Mapping[str, Plan], prefix: str, now: da
             assert rule is not None
             name = parse_scheduled(backup.name, prefix)
             assert name is not None
-            groups[(backup.table_name, name.plan, name.rule)].append((backup, rule))
-    for (_, plan_name, rule_name), members in groups.items():
+            groups[(backup.table_name, table_identity(backup), name.plan, name.rule)].append((backup, rule))
+    for (_, _, plan_name, rule_name), members in groups.items():
         # Newest first; the ARN breaks ties so the same input always gives the same answer.
         members.sort(key=lambda m: (m[0].created, m[0].arn), reverse=True)
         # minKeep counts slots (names), not backups: should a slot ever hold two copies, they must not crowd an

@@ -276,6 +276,57 @@ def test_a_recent_listing_that_breaks_off_falls_back_to_each_table_and_a_failed_
     assert report.failed
 
 
+def recreate(standin, ddb, table: str, old_days: Iterable[int], new_days: Iterable[int]) -> tuple[dict, dict]:
+    """`table` backed up on `old_days`, deleted, created again and backed up on `new_days`: each one's day -> ARN."""
+    create_table(ddb, table)
+    old = make_backups(standin, ddb, table, old_days)
+    ddb.delete_table(TableName=table)
+    create_table(ddb, table)
+    return old, make_backups(standin, ddb, table, new_days)
+
+
+def test_a_re_created_table_does_not_push_the_deleted_tables_last_backups_out(standin, ddb, gateway, settings):
+    # the issue's case: orders deleted with its last three backups, 50-52 days old; a new orders backed up daily
+    old, new = recreate(standin, ddb, "orders", range(50, 56), range(40))
+
+    report = run_prune(gateway, settings, PruneRequest(NOW))
+
+    # each table keeps its own newest three; the old one's older three and the new one's five past 35 days go
+    assert deleted(report) == {old[d] for d in range(53, 56)} | {new[d] for d in range(35, 40)}
+    assert {old[50], old[51], old[52]} <= set(remaining(ddb))
+    assert not report.failed
+
+
+def test_the_windowed_listing_releases_a_re_created_table_only_once_its_old_table_is_known_too(standin, ddb, settings):
+    tables = daily_tables(standin, 40, range(36))  # enough tables for the account-wide windows
+    old, new = recreate(standin, ddb, "orders", range(50, 56), range(40))
+    calls: list[dict[str, Any]] = []
+    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+
+    report = run_prune(gateway, settings, PruneRequest(NOW))
+
+    # the windows show the new table's three newer slots at once; those say nothing about the old table, so orders
+    # waits for a listing of its own (the deleted table has no recent backups), then each table keeps its newest 3
+    assert [c["TableName"] for c in calls if "TableName" in c] == ["orders"]
+    expected = {arns[35] for arns in tables.values()} | {old[d] for d in range(53, 56)}
+    assert deleted(report) == expected | {new[d] for d in range(35, 40)}
+    assert {old[50], old[51], old[52]} <= set(remaining(ddb))
+
+
+def test_each_deletion_log_line_names_the_table_id_of_the_table_it_was_taken_of(
+    standin, ddb, gateway, settings, log_lines
+):
+    old, _ = recreate(standin, ddb, "orders", range(50, 54), range(40))
+    old_id = remaining(ddb)[old[53]]["TableId"]
+
+    run_prune(gateway, settings, PruneRequest(NOW))
+
+    lines = {line["backup_arn"]: line for line in log_lines() if line["message"] == "backup deleted"}
+    assert lines[old[53]]["table_id"] == old_id
+    (pruned,) = [line for line in log_lines() if line["message"] == "table pruned"]
+    assert pruned["table_ids"] == 2
+
+
 class BrokenRecentListing(DynamoDbGateway):
     """A gateway whose listing of recent backups fails with an error that is not AWS's (a bug, say)."""
 

@@ -219,6 +219,7 @@ class Known:
     name: str
     created: datetime
     rule: tuple[str, str] | None  # (plan, rule) of a backup a configured rule made; None for anything else
+    table_id: str | None = None  # which table of that name: a re-created table keeps its own minKeep
 
 
 @dataclass
@@ -234,19 +235,23 @@ class Oracle:
         for arn in fresh:
             summary = listing[arn]
             self.known[arn] = Known(
-                summary["TableName"], summary["BackupName"], _utc(summary["BackupCreationDateTime"]), made_by(summary)
+                summary["TableName"],
+                summary["BackupName"],
+                _utc(summary["BackupCreationDateTime"]),
+                made_by(summary),
+                summary.get("TableId"),
             )
         return fresh
 
     def age(self, arn: str, when: datetime) -> None:
         self.known[arn].created = when
 
-    def groups(self) -> dict[tuple[str, str, str], list[str]]:
-        """ARNs a rule made, per (table, plan, rule), newest first."""
-        found: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    def groups(self) -> dict[tuple[str, str | None, str, str], list[str]]:
+        """ARNs a rule made, per (table, TableId, plan, rule), newest first."""
+        found: dict[tuple[str, str | None, str, str], list[str]] = defaultdict(list)
         for arn, known in self.known.items():
             if known.rule is not None:
-                found[(known.table, *known.rule)].append(arn)
+                found[(known.table, known.table_id, *known.rule)].append(arn)
         for arns in found.values():
             arns.sort(key=lambda a: (self.known[a].created, a), reverse=True)
         return found
@@ -255,7 +260,7 @@ class Oracle:
         """What a correct prune deletes at `now` given this listing: per group, the AVAILABLE ones past retention
         that are not among the newest minKeep AVAILABLE ones."""
         due: set[str] = set()
-        for (_, plan, rule), arns in self.groups().items():
+        for (_, _, plan, rule), arns in self.groups().items():
             retention, min_keep = RULES[(plan, rule)]
             available = [a for a in arns if a in listing and listing[a]["BackupStatus"] == "AVAILABLE"]
             due.update(a for a in available[min_keep:] if now - self.known[a].created > retention)
@@ -275,7 +280,7 @@ class Oracle:
         for arn, known in self.known.items():
             if known.rule is None:
                 assert arn in after, f"a backup that is not ours was deleted: {known}"
-        for (table, plan, rule), arns in self.groups().items():
+        for (table, _, plan, rule), arns in self.groups().items():
             _, min_keep = RULES[(plan, rule)]
             newest = arns[:min_keep]
             missing = [self.known[a].name for a in newest if a not in after]

@@ -61,6 +61,7 @@ class Tables:
         self.plan |= {f"g{i:04d}": "gfs" for i in range(third)}
         self.archived = {"d0001", "g0001"}  # from day 3 on, no backup can be taken: minKeep holds their last ones
         self.dropped = {"d0002", "g0002"}  # deleted on day 4: their backups stay, minKeep of them for good
+        self.reborn = {"g0002"}  # created again on day 6: a new table, whose backups never push the old one's out
         self.alive = set(self.plan)
         self.blocked: set[str] = set()  # tagged and alive, but no backup can be taken
         ddb = standin.client("dynamodb")
@@ -81,6 +82,11 @@ class Tables:
                 for table in self.dropped:
                     standin.client("dynamodb").delete_table(TableName=table)
             self.alive -= self.dropped
+        if day == 6:
+            with faults_paused(standin):
+                for table in self.reborn:
+                    create_table(standin.client("dynamodb"), table, {TAG_KEY: self.plan[table]})
+            self.alive |= self.reborn
 
 
 def add_foreign_backups(standin: StandIn, tables: list[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -27,6 +28,8 @@ PLANS = parse_plans(
     }
 )
 _arns = itertools.count()
+OLD_TABLE = "11111111-1111-4111-8111-111111111111"  # TableIds: `orders` deleted, then created again
+NEW_TABLE = "22222222-2222-4222-8222-222222222222"
 
 
 def backup(
@@ -38,8 +41,9 @@ def backup(
     status: str = "AVAILABLE",
     backup_type: str = "USER",
     name: str | None = None,
+    table_id: str | None = None,
 ) -> Backup:
-    """A backup of `table` taken `days_old` days before NOW, named as the rule names it."""
+    """A backup of `table` (the one with `table_id`) taken `days_old` days before NOW, named as the rule names it."""
     created = NOW - timedelta(days=days_old)
     return Backup(
         arn=f"arn:aws:dynamodb:eu-west-1:123456789012:table/{table}/backup/{next(_arns):017d}",
@@ -49,6 +53,7 @@ def backup(
         status=status,
         backup_type=backup_type,
         size_bytes=1000,
+        table_id=table_id,
     )
 
 
@@ -227,6 +232,42 @@ def test_min_keep_counts_per_table() -> None:
     assert all(result[b.arn] is Verdict.KEEP for b in stale)
 
 
+def test_a_re_created_table_of_the_same_name_does_not_push_the_deleted_tables_last_backups_out() -> None:
+    # given `orders` deleted with its last backups 50-60 days old, and a new `orders` backed up daily for 40 days
+    old = daily_history(range(50, 61), table_id=OLD_TABLE)
+    new = daily_history(range(40), table_id=NEW_TABLE)
+
+    result = verdicts([*old, *new])
+
+    # then each table keeps its own newest three: the deleted table's 50, 51 and 52 days old stay for good
+    assert [result[b.arn] for b in old] == [Verdict.KEEP] * 3 + [Verdict.DELETE] * 8
+    assert {b.arn for b in new if result[b.arn] is Verdict.DELETE} == {b.arn for b in new[36:]}
+
+
+def test_the_issue_s_three_last_backups_of_a_deleted_table_are_all_kept() -> None:
+    old = daily_history(range(50, 53), table_id=OLD_TABLE)
+    new = daily_history(range(40), table_id=NEW_TABLE)
+
+    decisions = decide([*new, *old], PLANS, PREFIX, NOW)
+
+    kept = [d for d in decisions if d.backup in old]
+    assert [d.verdict for d in kept] == [Verdict.KEEP] * 3
+    assert all("minKeep" in d.reason for d in kept)
+
+
+def test_a_backup_whose_table_id_is_unknown_is_neither_pushed_out_by_nor_protects_a_known_table() -> None:
+    # given a name's old backups from an answer without TableId, and a known table's 40 daily backups
+    unknown = daily_history(range(50, 53))
+    known = daily_history(range(40), table_id=NEW_TABLE)
+
+    result = verdicts([*unknown, *known])
+
+    # then the unknown ones count among themselves (kept by minKeep), and the known table prunes as on its own
+    assert all(result[b.arn] is Verdict.KEEP for b in unknown)
+    assert {b.arn for b in known if result[b.arn] is Verdict.DELETE} == {b.arn for b in known[36:]}
+    assert result == verdicts(unknown) | verdicts(known)
+
+
 def test_a_backup_listed_twice_is_decided_once_and_does_not_fill_min_keep_twice() -> None:
     history = daily_history(range(40, 44))
     newest = history[0]
@@ -264,17 +305,19 @@ def test_shortest_retention_is_the_minimum_over_every_rule_of_every_plan() -> No
 NAMES = [("daily", "daily"), ("daily", "monthly"), ("hourly", "hourly"), ("weekly", "weekly"), ("daily", "gone")]
 backups_strategy = st.lists(
     st.builds(
-        lambda days, which, table, status, kind: backup(
+        lambda days, which, table, table_id, status, kind: backup(
             days,
             plan=NAMES[which][0],
             rule=NAMES[which][1],
             table=table,
+            table_id=table_id,
             status=status,
             **kind,
         ),
         days=st.floats(min_value=-1, max_value=800, allow_nan=False),
         which=st.integers(min_value=0, max_value=len(NAMES) - 1),
         table=st.sampled_from(["a", "b", "c"]),
+        table_id=st.sampled_from([None, OLD_TABLE, NEW_TABLE]),  # a name re-used, and answers without a TableId
         status=st.sampled_from(["AVAILABLE", "AVAILABLE", "AVAILABLE", "CREATING", "DELETED"]),
         kind=st.sampled_from(
             [
@@ -360,3 +403,30 @@ def test_property_the_decision_does_not_depend_on_the_order_of_the_listing(
 def test_property_only_a_backup_past_retention_can_be_deleted(backups: list[Backup]) -> None:
     for decision in _deleted(decide(backups, PLANS, PREFIX, NOW)):
         assert past_retention(decision.backup, PLANS, PREFIX, NOW)
+
+
+@props
+@given(backups_strategy)
+def test_property_each_table_of_a_name_keeps_its_own_newest_min_keep(backups: list[Backup]) -> None:
+    decisions = decide(backups, PLANS, PREFIX, NOW)
+    groups: dict[tuple[str, str | None, str, str], list[Decision[Backup]]] = defaultdict(list)
+    for d in decisions:
+        if d.backup.status == "AVAILABLE" and d.verdict in (Verdict.KEEP, Verdict.DELETE):
+            groups[(d.backup.table_name, d.backup.table_id, d.plan, d.rule)].append(d)
+    for (_, _, plan, rule_name), members in groups.items():
+        rule = PLANS[plan].rule(rule_name)
+        assert rule is not None
+        for gone in _deleted(members):
+            newer_kept = [d for d in members if d.verdict is Verdict.KEEP and d.backup.created >= gone.backup.created]
+            assert len({d.backup.name for d in newer_kept}) >= rule.min_keep
+
+
+@props
+@given(backups_strategy)
+def test_property_table_ids_never_delete_more_than_grouping_by_name(backups: list[Backup]) -> None:
+    by_name = [replace(b, table_id=None) for b in backups]
+
+    with_ids = {d.backup.arn for d in _deleted(decide(backups, PLANS, PREFIX, NOW))}
+    names_only = {d.backup.arn for d in _deleted(decide(by_name, PLANS, PREFIX, NOW))}
+
+    assert with_ids <= names_only

@@ -18,6 +18,7 @@ def test_backups_made_by_the_backup_function_are_pruned_by_the_prune_schedule(as
     ddb = standin.client("dynamodb")
     create_table(ddb, "orders", {"backup-plan": "daily"})
     create_table(ddb, "gone", {"backup-plan": "daily"})
+    create_table(ddb, "reborn", {"backup-plan": "daily"})
     manual = standin.add_foreign_backup("orders", "before-migration", created=DAY0 - timedelta(days=300))
     (backup_schedule,) = [s for s in assembly.schedules_for("tablesafe-backup") if s.event(DAY0)["plan"] == "daily"]
     (prune_schedule,) = assembly.schedules_for("tablesafe-prune")
@@ -25,6 +26,10 @@ def test_backups_made_by_the_backup_function_are_pruned_by_the_prune_schedule(as
         slot = DAY0 + timedelta(days=day)
         if day == 4:  # its four backups (days 0-3) will all be past retention
             ddb.delete_table(TableName="gone")
+        if day == 3:  # reborn: deleted with three backups (days 0-2), then created again under the same name
+            ddb.delete_table(TableName="reborn")
+        if day == 5:
+            create_table(ddb, "reborn", {"backup-plan": "daily"})
         invocation = runner.invoke("tablesafe-backup", backup_schedule.event(slot))
         assert invocation.ok, invocation.error
         for summary in list_all_backups(ddb, TimeRangeLowerBound=slot)[0]:
@@ -41,10 +46,12 @@ def test_backups_made_by_the_backup_function_are_pruned_by_the_prune_schedule(as
             for s in left
             if s["TableName"] == table and s["BackupName"].startswith("tablesafe.")
         )
-        for table in ("orders", "gone")
+        for table in ("orders", "gone", "reborn")
     }
     assert ages["orders"] == list(range(35))  # 35 days of retention: days 0..34 kept, the 5 older ones deleted
     assert ages["gone"] == [36, 37, 38]  # a deleted table keeps its newest minKeep=3, expired or not
+    # the first reborn keeps its last three, expired, although the second one's 35 backups are newer
+    assert ages["reborn"] == [*range(35), 37, 38, 39]
     assert manual in {s["BackupArn"] for s in left}
     assert pruned.result["deleted"] == 5 + 1
     deletions = [line for line in pruned.log_lines if line.get("message") == "backup deleted"]

@@ -45,6 +45,7 @@ from tablesafe.dynamodb import (
     rate_limits_from_env,
 )
 from tablesafe.global_tables import EVERY_REGION, HOME_REGION_TAG, REGION_PATTERN, backup_region
+from tablesafe.incarnations import incarnations
 from tablesafe.naming import PREFIX_PATTERN, is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
 from tablesafe.plans import PLANS_KEY, ConfigError, Plan, parse_plans
 from tablesafe.prune import BYTES_PER_GB
@@ -260,6 +261,9 @@ class TableStatus:
     replicas: tuple[str, ...] = ()
     backups_region: str | None = None  # for a global table: the region that keeps its backups
     flags: tuple[str, ...] = ()
+    table_id: str | None = None
+    earlier_tables: int = 0  # earlier tables of this name (deleted, then the name re-used) that have backups
+    earlier_backups: int = 0  # their backups: not counted in `backups`, never a last backup of a rule here
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -285,6 +289,9 @@ class TableStatus:
             "replicas": list(self.replicas),
             "backupsRegion": self.backups_region,
             "flags": list(self.flags),
+            "tableId": self.table_id,
+            "earlierTables": self.earlier_tables,
+            "earlierBackups": self.earlier_backups,
         }
 
 
@@ -312,9 +319,15 @@ def assess_table(
     region: str,
     replicas: Sequence[str] = (),
     home_tag: str | None = None,
+    table_id: str | None = None,
 ) -> TableStatus:
-    """One table's status and flags: unprotected, unknown plan, stale rule, PITR off although the plan asks for it."""
-    stored = [b for b in backups if b.status in STORED_STATUSES]
+    """One table's status and flags: unprotected, unknown plan, stale rule, PITR off although the plan asks for it.
+
+    Backups of an earlier table of the same name (another TableId) are counted apart: they protect nothing now.
+    """
+    tables = incarnations(backups, table_id, exists=True)
+    earlier = [b for b in backups if not tables.is_current(b) and b.status in STORED_STATUSES]
+    stored = [b for b in backups if tables.is_current(b) and b.status in STORED_STATUSES]
     flags: list[str] = []
     rules: list[RuleStatus] = []
     kept_in = backups_region(region, replicas, home_tag, config.global_tables, config.regions) if replicas else None
@@ -357,6 +370,9 @@ def assess_table(
         replicas=tuple(replicas),
         backups_region=kept_in,
         flags=tuple(flags),
+        table_id=table_id,
+        earlier_tables=len({b.table_id for b in earlier}),
+        earlier_backups=len(earlier),
     )
 
 
@@ -389,6 +405,7 @@ def cmd_status(ctx: Context) -> int:
                 region=ctx.region,
                 replicas=details.replica_regions,
                 home_tag=home,
+                table_id=details.table_id,
             )
 
         statuses: list[TableStatus] = []
@@ -408,6 +425,8 @@ def cmd_status(ctx: Context) -> int:
         for s in statuses:
             pitr = _pitr_text(s.pitr)
             extra = f" [dim](replicas {', '.join(s.replicas)}; backups in {s.backups_region})[/]" if s.replicas else ""
+            if s.earlier_backups:
+                extra += f" [dim](+{s.earlier_backups} backup(s) of {s.earlier_tables} earlier table(s))[/]"
             rows = s.rules or (None,)
             for index, r in enumerate(rows):
                 first = index == 0
@@ -453,13 +472,22 @@ def cmd_backups(ctx: Context) -> int:
         backups = sorted(
             ctx.backups.list_backups(table_name=name, backup_type="ALL"), key=lambda b: b.created, reverse=True
         )
-    exists = ctx.tables.exists(name)
+    try:
+        current: str | None = ctx.tables.describe(name).table_id
+        exists = True
+    except TableNotFound:
+        current, exists = None, False
     if not backups and not exists:
         raise Failure(f"table {name} not found in {ctx.region}, and it has no backups")
     if not exists:
         ctx.note(f"table {name} no longer exists; its backups are listed")
+    tables = incarnations(backups, current, exists=exists)
+    if tables.several:
+        ctx.note(f"the name {name} has belonged to {len(tables.labels)} tables; the column 'table' says whose")
     rows: list[dict[str, Any]] = [
         {
+            "table": tables.label(b),
+            "tableId": b.table_id,
             "name": b.name,
             "arn": b.arn,
             "created": b.created,
@@ -474,12 +502,14 @@ def cmd_backups(ctx: Context) -> int:
 
     def render() -> None:
         table = Table(title=f"backups of {name} ({ctx.region}), newest first", box=box.SIMPLE_HEAD)
-        for column in ("created (UTC)", "name", "made by", "status", "type", "size", "ARN"):
+        columns = ("created (UTC)", "table", "name", "made by", "status", "type", "size", "ARN")
+        for column in columns if tables.several else tuple(c for c in columns if c != "table"):
             table.add_column(column, overflow="fold" if column in ("name", "ARN") else "ellipsis")
         for row in rows:
             made_by = f"tablesafe {row['owner']}" if row["tablesafe"] else "[yellow]* not tablesafe[/]"
             table.add_row(
                 row["created"].strftime("%Y-%m-%d %H:%M:%S"),
+                *((row["table"],) if tables.several else ()),
                 row["name"],
                 made_by,
                 row["status"],

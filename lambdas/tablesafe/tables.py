@@ -91,6 +91,7 @@ class TableDetails:
     item_count: int = 0
     size_bytes: int = 0
     restore_in_progress: bool = False
+    table_id: str | None = None  # TableId: a table re-created under the same name has another
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -195,6 +196,7 @@ class TableGateway:
             item_count=int(table.get("ItemCount", 0)),
             size_bytes=int(table.get("TableSizeBytes", 0)),
             restore_in_progress=bool((table.get("RestoreSummary") or {}).get("RestoreInProgress", False)),
+            table_id=table.get("TableId") or None,
         )
 
     def exists(self, name: str) -> bool:

@@ -455,7 +455,10 @@ def cmd_status(ctx: Context) -> int:
 
 
 def owner_of(backup: Backup, prefix: str) -> str:
-    """Who made a backup: 'plan/rule' for a scheduled one, 'manual', or 'other' (not tablesafe's)."""
+    """Whose a backup is, as the prune sees it: 'plan/rule' for a USER backup named by the scheme (whoever took it),
+    'manual', or 'other' (not tablesafe's: never deleted; AWS Backup's and SYSTEM ones whatever their name)."""
+    if backup.backup_type != "USER":
+        return "other"
     parsed = parse_scheduled(backup.name, prefix)
     if parsed is not None:
         return f"{parsed.plan}/{parsed.rule}"

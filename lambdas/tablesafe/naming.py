@@ -7,6 +7,9 @@ DynamoDB's 255-character limit whatever the table is called.
 
 A manual backup taken with the CLI is ``{prefix}.manual.{time to the second}``: three parts, so it never reads as a
 scheduled backup and the prune function never deletes it.
+
+The name is what makes a backup tablesafe's: a USER backup named by the scheduled scheme with our prefix is one of
+its rule's backups and is pruned by it, whoever took it (by hand too); a backup under any other name never is.
 """
 
 from __future__ import annotations

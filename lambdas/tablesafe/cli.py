@@ -667,6 +667,8 @@ def cmd_restore(ctx: Context) -> int:
             on_poll=polled,
         )
     _render_restore(ctx, report)
+    for note in report.notes:
+        ctx.note(f"note: {note}")
     if report.failed:
         ctx.note(f"{len(report.failed)} setting(s) could not be re-applied on {args.to}: see the table above")
         return 1

@@ -23,18 +23,27 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from tablesafe.dynamodb import AmbiguousResult, Backup, DynamoDbGateway, GatewayError, Throttled
+from tablesafe.dynamodb import (
+    AmbiguousResult,
+    Backup,
+    DynamoDbGateway,
+    GatewayError,
+    TableInUse,
+    TableNotFound,
+    Throttled,
+)
 from tablesafe.tables import (
     BATCH_GET_LIMIT,
     BATCH_WRITE_LIMIT,
     BackupNotFound,
     Item,
     PitrState,
+    RestoredFrom,
     ScalingSetup,
     TableDetails,
     TableExists,
@@ -46,6 +55,8 @@ KEY_TYPES = frozenset({"S", "N", "B"})
 RESTORABLE_TYPES = frozenset({"USER", "SYSTEM"})  # AWS_BACKUP backups are restored through AWS Backup
 # Right after a table is created, UpdateContinuousBackups can answer this until the table's backups are set up.
 PITR_NOT_READY = "ContinuousBackupsUnavailableException"
+# botocore sends a point in time in whole seconds, so the RestoreDateTime AWS records may be up to 1 s earlier.
+SENT_TIME_PRECISION = timedelta(seconds=1)
 
 
 class RestoreError(Exception):
@@ -127,6 +138,7 @@ class RestoreReport:
     at: datetime | None = None
     seconds: float = 0.0
     settings: list[SettingResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. how a lost answer was resolved
 
     @property
     def failed(self) -> list[SettingResult]:
@@ -142,8 +154,39 @@ class RestoreReport:
             "pointInTime": self.at.isoformat() if self.at else None,
             "seconds": round(self.seconds, 1),
             "settings": [{"setting": s.setting, "outcome": s.outcome.value, "detail": s.detail} for s in self.settings],
+            "notes": list(self.notes),
             "ok": not self.failed,
         }
+
+
+@dataclass(frozen=True)
+class RestoreOrigin:
+    """What a restore restores from, as the new table's RestoreSummary names it (API_RestoreSummary)."""
+
+    backup_arn: str | None = None  # a restore from this backup
+    table_arn: str | None = None  # a point-in-time restore of this table ...
+    at: datetime | None = None  # ... to this time
+    not_before: datetime | None = None  # ... to its latest restorable time, at or after this one
+
+    def matches(self, found: RestoredFrom | None) -> bool:
+        """Whether a table restored from `found` is this restore (None: the table was not made by a restore)."""
+        if found is None:
+            return False
+        if self.backup_arn is not None:
+            return found.backup_arn == self.backup_arn
+        if found.backup_arn is not None or found.table_arn != self.table_arn:
+            return False
+        if self.at is not None:
+            return found.time is not None and abs(found.time - self.at) < SENT_TIME_PRECISION
+        if self.not_before is not None:
+            return found.time is not None and found.time > self.not_before - SENT_TIME_PRECISION
+        return True
+
+    def describe(self) -> str:
+        if self.backup_arn is not None:
+            return f"backup {self.backup_arn}"
+        when = self.at.isoformat() if self.at is not None else "its latest restorable time"
+        return f"table {self.table_arn} at {when}"
 
 
 def read_settings(tables: TableGateway, name: str) -> SourceSettings:
@@ -177,6 +220,7 @@ def restore_table(
     on_poll: Callable[[TableDetails], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
+    backoff: Backoff | None = None,
 ) -> RestoreReport:
     """Restore into a new table, wait until it is ACTIVE, re-apply the source's settings; RestoreError if refused."""
     started = time.monotonic()
@@ -187,26 +231,15 @@ def restore_table(
         raise RestoreError(
             f"table {request.target} exists already; a restore never touches an existing table: choose a new name"
         )
-    source_exists = tables.exists(request.source)
+    source_table = _describe_or_none(tables, request.source)
     report = RestoreReport(source=request.source, target=request.target, method="backup")
-    if request.backup is not None:
-        backup = _choose_backup(backups, tables, request)
-        report.backup_arn, report.backup_name = backup.arn, backup.name
-    else:
-        if not source_exists:
-            raise RestoreError(f"table {request.source} not found: a point-in-time restore needs the source table")
-        _check_point_in_time(tables, request, now())
-        report.method, report.at = "point-in-time", request.at
-    settings = read_settings(tables, request.source) if source_exists else None
+    origin = _choose_origin(backups, tables, request, source_table, report, now())
+    settings = read_settings(tables, request.source) if source_table is not None else None
 
     on_phase("restoring")
-    try:
-        if request.backup is not None:
-            tables.restore_from_backup(request.target, report.backup_arn)
-        else:
-            tables.restore_to_time(request.source, request.target, None if request.latest_time else request.at)
-    except TableExists:
-        raise RestoreError(f"table {request.target} was created meanwhile by someone else; nothing restored") from None
+    note = start_restore(tables, request, origin, backoff or Backoff(base=1.0, cap=20.0, attempts=6))
+    if note:
+        report.notes.append(note)
     on_phase("waiting")
     try:
         target = tables.wait_active(request.target, timeout=timeout, poll=poll, on_poll=on_poll, sleep=sleep)
@@ -237,6 +270,36 @@ def restore_table(
     return report
 
 
+def _describe_or_none(tables: TableGateway, name: str) -> TableDetails | None:
+    try:
+        return tables.describe(name)
+    except TableNotFound:
+        return None
+
+
+def _choose_origin(
+    backups: DynamoDbGateway,
+    tables: TableGateway,
+    request: RestoreRequest,
+    source_table: TableDetails | None,
+    report: RestoreReport,
+    now: datetime,
+) -> RestoreOrigin:
+    """What the restore restores from (checked: the backup exists and is AVAILABLE, the time is restorable)."""
+    if request.backup is not None:
+        backup = _choose_backup(backups, tables, request)
+        report.backup_arn, report.backup_name = backup.arn, backup.name
+        return RestoreOrigin(backup_arn=backup.arn)
+    if source_table is None:
+        raise RestoreError(f"table {request.source} not found: a point-in-time restore needs the source table")
+    pitr = _check_point_in_time(tables, request, now)
+    report.method, report.at = "point-in-time", request.at
+    if request.latest_time or request.at is None:
+        # AWS's latest restorable time only moves forward: ours is at or after the one seen before the call.
+        return RestoreOrigin(table_arn=source_table.arn, not_before=pitr.latest)
+    return RestoreOrigin(table_arn=source_table.arn, at=request.at)
+
+
 def _choose_backup(backups: DynamoDbGateway, tables: TableGateway, request: RestoreRequest) -> Backup:
     if request.backup == "latest":
         backup = latest_backup(backups.list_backups(table_name=request.source, backup_type="ALL"))
@@ -262,14 +325,14 @@ def _choose_backup(backups: DynamoDbGateway, tables: TableGateway, request: Rest
     )
 
 
-def _check_point_in_time(tables: TableGateway, request: RestoreRequest, now: datetime) -> None:
+def _check_point_in_time(tables: TableGateway, request: RestoreRequest, now: datetime) -> PitrState:
     pitr = tables.pitr(request.source)
     if not pitr.enabled:
         raise RestoreError(
             f"point-in-time recovery is off for {request.source}: restore from a backup instead (--backup latest)"
         )
     if request.at is None:
-        return
+        return pitr
     if request.at > now:
         raise RestoreError(f"{request.at.isoformat()} is in the future")
     if pitr.earliest is not None and request.at < pitr.earliest:
@@ -277,6 +340,91 @@ def _check_point_in_time(tables: TableGateway, request: RestoreRequest, now: dat
             f"{request.at.isoformat()} is before the earliest restorable time of {request.source}, "
             f"{pitr.earliest.isoformat()}"
         )
+    return pitr
+
+
+def start_restore(tables: TableGateway, request: RestoreRequest, origin: RestoreOrigin, backoff: Backoff) -> str:
+    """Send the restore, never blindly twice; returns a note when an answer was lost ('' when none was).
+
+    The call goes out once. Throttled: it had no effect, send it again after a pause. An ambiguous answer (5xx,
+    timeout, lost connection): it may have started the restore, so the target is described before anything else.
+    A target whose RestoreSummary names our origin is our restore; any other target is someone else's and is
+    refused. No target yet: it is sent again, which is safe because a table name is taken once: if the lost attempt
+    did start the restore (and DescribeTable, eventually consistent, did not show it yet), the resend meets
+    TableAlreadyExistsException and the target is described again.
+    """
+    operation = "RestoreTableFromBackup" if origin.backup_arn is not None else "RestoreTableToPointInTime"
+    target = request.target
+    lost: GatewayError | None = None  # the first ambiguous answer: an attempt may have taken effect
+    last: GatewayError | None = None
+    for attempt in range(backoff.attempts):
+        if attempt:
+            backoff.pause(attempt)
+        if lost is not None:
+            found = _describe_after_lost_answer(tables, target, operation, lost)
+            if found is not None:
+                return _claim(found, origin, operation, lost)
+        try:
+            if origin.backup_arn is not None:
+                tables.restore_from_backup(target, origin.backup_arn)
+            else:
+                tables.restore_to_time(request.source, target, origin.at)
+        except (TableExists, TableInUse) as error:
+            if lost is None:
+                raise RestoreError(f"table {target} was created meanwhile by someone else; nothing restored") from None
+            last = error  # the lost attempt's table, not yet shown by DescribeTable: describe it again
+        except Throttled as error:
+            last = error
+        except AmbiguousResult as error:
+            last, lost = error, lost or error
+        else:
+            if lost is None:
+                return ""
+            return f"{operation}'s answer was lost ({lost.code}) and {target} did not exist, so it was sent again"
+    if lost is None:
+        raise RestoreError(
+            f"{operation} into {target} was throttled {backoff.attempts} times ({last}); nothing restored"
+        )
+    raise RestoreError(
+        f"{operation} into {target} went unanswered or was refused {backoff.attempts} times (last: {last}), and "
+        f"{target} has not appeared; the restore may still have started: check {target} (aws dynamodb "
+        f"describe-table) before restoring again"
+    )
+
+
+def _describe_after_lost_answer(
+    tables: TableGateway, target: str, operation: str, lost: GatewayError
+) -> TableDetails | None:
+    try:
+        return tables.describe(target)
+    except TableNotFound:
+        return None
+    except GatewayError as error:
+        raise RestoreError(
+            f"{operation}'s answer was lost ({lost.code}) and {target} could not be described ({error}): the restore "
+            f"may have started; check {target} before restoring again"
+        ) from None
+
+
+def _claim(found: TableDetails, origin: RestoreOrigin, operation: str, lost: GatewayError) -> str:
+    """Our restore's note if `found` is restored from `origin`; else RestoreError (someone else's table)."""
+    if origin.matches(found.restored_from):
+        return (
+            f"{operation}'s answer was lost ({lost.code}); {found.name} is restored from {origin.describe()}, "
+            "so it is this restore: waited for it and re-applied the settings"
+        )
+    source = found.restored_from
+    if source is None:
+        what = "it was not made by a restore"
+    elif source.backup_arn is not None:
+        what = f"it is restored from backup {source.backup_arn}"
+    else:
+        when = source.time.isoformat() if source.time is not None else "an unknown time"
+        what = f"it is restored from table {source.table_arn} at {when}"
+    raise RestoreError(
+        f"table {found.name} was created meanwhile by someone else ({what}, not from {origin.describe()}); "
+        f"nothing restored, and {found.name} was not touched"
+    )
 
 
 def reapply_settings(

@@ -28,6 +28,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from boto3.dynamodb.types import DYNAMODB_CONTEXT
+
 from tablesafe.dynamodb import (
     AmbiguousResult,
     Backup,
@@ -574,6 +576,9 @@ class CopyReport:
     failed: list[FailedItem] = field(default_factory=list)
     not_found: list[Item] = field(default_factory=list)  # requested keys absent from the restored table
     planned: list[tuple[Action, Item]] = field(default_factory=list)  # dry run: what would happen, per key
+    duplicates: int = 0  # keys given more than once (as DynamoDB compares keys): each item is copied once
+    stopped: str = ""  # why the copy stopped part-way ("" when it went through)
+    not_attempted: list[Item] = field(default_factory=list)  # keys the copy never got to, when it stopped
     seconds: float = 0.0
 
     @property
@@ -596,6 +601,10 @@ class CopyReport:
             "skipped": self.skipped,
             "failed": [{"key": plain_item(f.key), "reason": f.reason} for f in self.failed],
             "notFound": [plain_item(k) for k in self.not_found],
+            "duplicateKeys": self.duplicates,
+            "complete": not self.stopped,
+            "stopped": self.stopped or None,
+            "notAttempted": [plain_item(k) for k in self.not_attempted],
             "seconds": round(self.seconds, 3),
             "itemsPerSecond": round(self.items_per_second, 1),
         }
@@ -626,6 +635,15 @@ def _describe_key(table: TableDetails) -> str:
     return " + ".join(f"{k.name} ({k.type}, {k.role})" for k in table.key)
 
 
+class CopyStopped(Exception):
+    """Reading (or a dry run's look-up) stopped part-way; `keys`: items read that were never handled."""
+
+    def __init__(self, reason: str, keys: Sequence[Item] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.keys = list(keys)
+
+
 def copy_items(
     tables: TableGateway,
     source: str,
@@ -638,7 +656,10 @@ def copy_items(
     backoff: Backoff | None = None,
     on_progress: Callable[[CopyProgress], None] = lambda _: None,
 ) -> CopyReport:
-    """Copy the selected items from `source` into `target`; see the module docstring for the write modes."""
+    """Copy the selected items from `source` into `target`; see the module docstring for the write modes.
+
+    If reading stops part-way (keys still unprocessed after the retries, a Scan or Query page that fails), what is
+    in flight is finished and the report says what was written, skipped and failed, and `stopped` why."""
     backoff = backoff or Backoff()
     started = time.monotonic()
     if source == target:
@@ -646,16 +667,43 @@ def copy_items(
     source_table, target_table = tables.describe(source), tables.describe(target)
     check_same_key(source_table, target_table)
     key_names = source_table.key_names
-    keys = tuple(parse_key(k, source_table) for k in selection.keys)
+    keys = _unique([parse_key(k, source_table) for k in selection.keys], key_names)
     report = CopyReport(source=source, target=target, mode=mode, dry_run=dry_run)
-    progress = CopyProgress(total=len(_unique(keys, key_names)) if keys else None)
+    report.duplicates = len(selection.keys) - len(keys)
+    progress = CopyProgress(total=len(keys) or None)
     if not keys and selection.key_condition is None:
         progress.total = source_table.item_count or None  # an estimate (AWS refreshes it about every six hours)
+    read: set[KeyIdentity] = set()  # keys read so far, to tell which were never attempted if the copy stops
+    batches = _batches(tables, source, selection, keys, key_names, backoff, report)
+    try:
+        _copy_batches(tables, target, batches, key_names, mode, dry_run, workers, backoff, report, progress,
+                      on_progress, read if keys else None)  # fmt: skip
+    except CopyStopped as stop:
+        report.stopped = stop.reason
+        handled = read | {key_identity(k, key_names) for k in report.not_found}
+        report.not_attempted = [*stop.keys, *(k for k in keys if key_identity(k, key_names) not in handled)]
+    if dry_run:
+        report.skipped = sum(1 for a, _ in report.planned if a is Action.SKIP)
+    report.seconds = time.monotonic() - started
+    return report
 
+
+def _batches(
+    tables: TableGateway,
+    source: str,
+    selection: Selection,
+    keys: Sequence[Item],
+    key_names: Sequence[str],
+    backoff: Backoff,
+    report: CopyReport,
+) -> Iterator[list[Item]]:
+    """The selected items of `source`, a batch at a time; CopyStopped when reading stops part-way."""
     if keys:
-        batches = _read_keys(tables, source, keys, key_names, backoff, report)
-    elif selection.key_condition is not None:
-        batches = (
+        yield from _read_keys(tables, source, keys, key_names, backoff, report)
+        return
+    operation = "Query" if selection.key_condition is not None else "Scan"
+    if selection.key_condition is not None:
+        pages: Iterator[list[Item]] = (
             p.items
             for p in tables.query(
                 source,
@@ -666,8 +714,33 @@ def copy_items(
             )
         )
     else:
-        batches = _parallel_scan(tables, source, selection)
+        pages = _parallel_scan(tables, source, selection)
+    started = False
+    try:
+        for page in pages:
+            started = True
+            yield page
+    except GatewayError as error:  # after botocore's retries
+        if not started:
+            raise  # nothing read yet (a bad filter, say): the error itself is the answer
+        raise CopyStopped(f"{operation} of {source} failed part-way, the rest was not read: {error}") from error
 
+
+def _copy_batches(
+    tables: TableGateway,
+    target: str,
+    batches: Iterable[list[Item]],
+    key_names: Sequence[str],
+    mode: Mode,
+    dry_run: bool,
+    workers: int,
+    backoff: Backoff,
+    report: CopyReport,
+    progress: CopyProgress,
+    on_progress: Callable[[CopyProgress], None],
+    read: set[KeyIdentity] | None,
+) -> None:
+    """Write (or in a dry run, plan) each batch; writes in flight are finished even when reading stops."""
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="copy") as pool:
         pending: set[Future[tuple[int, int, list[FailedItem]]]] = set()
 
@@ -680,26 +753,26 @@ def copy_items(
             progress.done = report.copied + report.skipped + len(report.failed) + len(report.not_found)
             on_progress(progress)
 
-        for batch in batches:
-            report.read += len(batch)
-            progress.read = report.read
-            if dry_run:
-                report.planned.extend(_plan(tables, target, batch, key_names, mode, backoff))
-                progress.done = len(report.planned)
-                on_progress(progress)
-                continue
-            for unit in _write_units(batch, mode):
-                pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
-            while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
+        try:
+            for batch in batches:
+                report.read += len(batch)
+                progress.read = report.read
+                if read is not None:
+                    read.update(key_identity(i, key_names) for i in batch)
+                if dry_run:
+                    _plan(tables, target, batch, key_names, mode, backoff, report.planned)
+                    progress.done = len(report.planned)
+                    on_progress(progress)
+                    continue
+                for unit in _write_units(batch, mode):
+                    pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
+                while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    collect(done)
+        finally:
+            while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 collect(done)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            collect(done)
-    if dry_run:
-        report.skipped = sum(1 for a, _ in report.planned if a is Action.SKIP)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _write_units(batch: Sequence[Item], mode: Mode) -> Iterator[list[Item]]:
@@ -724,14 +797,15 @@ def _copy_absent(
     """Skip the items the live table has, then put each other one on the condition that it is still absent."""
     # The look-up (keys only) saves a write per present item: a conditional put that fails still costs capacity.
     # It is an optimisation, not the guard: the condition on each put is what keeps an item written meanwhile.
+    # Keys it could not read count as absent: their put's condition still keeps an existing item.
     try:
-        keys = [key_of(i, key_names) for i in items]
-        present = {_identity(i, key_names) for i in _batch_get_all(tables, target, keys, backoff, only=key_names)}
-    except (GatewayError, RestoreError):
-        present = set()
+        found, _, _ = _batch_get_all(tables, target, [key_of(i, key_names) for i in items], backoff, only=key_names)
+    except GatewayError:
+        found = []  # the puts meet the same error, if it is real, and report it per item
+    present = {key_identity(i, key_names) for i in found}
     copied, skipped, failed = 0, 0, []
     for item in items:
-        if _identity(item, key_names) in present:
+        if key_identity(item, key_names) in present:
             skipped += 1
             continue
         c, s, f = _put_if_absent(tables, target, item, key_names, backoff)
@@ -780,19 +854,30 @@ def _batch_put(
 
 
 def _plan(
-    tables: TableGateway, target: str, batch: Sequence[Item], key_names: Sequence[str], mode: Mode, backoff: Backoff
-) -> list[tuple[Action, Item]]:
-    """What writing `batch` would do, from one look at the live table (nothing is written)."""
-    planned: list[tuple[Action, Item]] = []
+    tables: TableGateway,
+    target: str,
+    batch: Sequence[Item],
+    key_names: Sequence[str],
+    mode: Mode,
+    backoff: Backoff,
+    planned: list[tuple[Action, Item]],
+) -> None:
+    """Add to `planned` what writing `batch` would do, from one look at the live table (nothing is written)."""
     for start in range(0, len(batch), BATCH_GET_LIMIT):
         chunk = batch[start : start + BATCH_GET_LIMIT]
-        existing = {
-            _identity(i, key_names): i
-            for i in _batch_get_all(tables, target, [key_of(i, key_names) for i in chunk], backoff)
-        }
+        try:
+            found, unread, why = _batch_get_all(tables, target, [key_of(i, key_names) for i in chunk], backoff)
+        except GatewayError as error:
+            found, unread, why = [], list(chunk), str(error)
+        if unread:
+            raise CopyStopped(
+                f"BatchGetItem on {target}: {len(unread)} keys unread ({why})",
+                [key_of(i, key_names) for i in batch[start:]],
+            )
+        existing = {key_identity(i, key_names): i for i in found}
         for item in chunk:
             key = key_of(item, key_names)
-            live = existing.get(_identity(item, key_names))
+            live = existing.get(key_identity(item, key_names))
             if live is None:
                 planned.append((Action.COPY, key))
             elif mode is Mode.SKIP_EXISTING:
@@ -800,7 +885,6 @@ def _plan(
             else:
                 same = _canonical({"M": live}) == _canonical({"M": item})
                 planned.append((Action.UNCHANGED if same else Action.OVERWRITE, key))
-    return planned
 
 
 def _read_keys(
@@ -811,32 +895,44 @@ def _read_keys(
     backoff: Backoff,
     report: CopyReport,
 ) -> Iterator[list[Item]]:
-    unique = _unique(keys, key_names)
-    for start in range(0, len(unique), BATCH_GET_LIMIT):
-        chunk = unique[start : start + BATCH_GET_LIMIT]
-        found = _batch_get_all(tables, source, chunk, backoff)
-        seen = {_identity(i, key_names) for i in found}
-        report.not_found.extend(k for k in chunk if _identity(k, key_names) not in seen)
+    """The items of distinct `keys`, 100 a BatchGetItem; CopyStopped once keys stay unread after the retries."""
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        chunk = keys[start : start + BATCH_GET_LIMIT]
+        try:
+            found, unread, why = _batch_get_all(tables, source, chunk, backoff)
+        except GatewayError as error:
+            if not start:
+                raise  # nothing read yet: the error itself is the answer
+            raise CopyStopped(f"BatchGetItem on {source}: {error}") from error
+        seen = {key_identity(i, key_names) for i in [*found, *unread]}
+        report.not_found.extend(k for k in chunk if key_identity(k, key_names) not in seen)
         if found:
             yield found
+        if unread:
+            raise CopyStopped(f"BatchGetItem on {source}: {len(unread)} keys unread ({why})")
 
 
 def _batch_get_all(
     tables: TableGateway, table: str, keys: Sequence[Item], backoff: Backoff, *, only: Sequence[str] = ()
-) -> list[Item]:
-    """BatchGetItem of up to 100 keys, retrying unprocessed keys with backoff; raises if some stay unread."""
+) -> tuple[list[Item], list[Item], str]:
+    """BatchGetItem of up to 100 keys, retrying unprocessed keys with backoff: (found, still unread, why unread).
+
+    Throttled and ambiguous calls are sent again (a read); any other GatewayError is raised."""
     found: list[Item] = []
     remaining = list(keys)
+    why = "unprocessed"
     for attempt in range(backoff.attempts):
         try:
             items, remaining = tables.batch_get(table, remaining, only=only)
             found.extend(items)
-        except (Throttled, AmbiguousResult):
-            pass  # a read: safe to send again
+            why = "unprocessed"
+        except (Throttled, AmbiguousResult) as error:
+            why = str(error)
         if not remaining:
-            return found
-        backoff.pause(attempt)
-    raise RestoreError(f"BatchGetItem on {table}: {len(remaining)} keys unprocessed after {backoff.attempts} tries")
+            return found, [], ""
+        if attempt + 1 < backoff.attempts:
+            backoff.pause(attempt)
+    return found, remaining, f"{why} after {backoff.attempts} tries"
 
 
 def _parallel_scan(tables: TableGateway, source: str, selection: Selection) -> Iterator[list[Item]]:
@@ -898,15 +994,28 @@ def key_of(item: Item, key_names: Sequence[str]) -> Item:
     return {name: item[name] for name in key_names}
 
 
-def _identity(item: Item, key_names: Sequence[str]) -> tuple[str, ...]:
-    return tuple(repr(_canonical(item[name])) for name in key_names)
+KeyIdentity = tuple[tuple[str, object], ...]
+
+
+def key_identity(item: Item, key_names: Sequence[str]) -> KeyIdentity:
+    """An item's key as DynamoDB compares keys: S by text, N by numeric value (7 and 7.0 are one key), B by bytes."""
+    return tuple(_key_part(item[name]) for name in key_names)
+
+
+def _key_part(value: Mapping[str, Any]) -> tuple[str, object]:
+    ((tag, inner),) = value.items()
+    if tag == "N":
+        return ("N", DYNAMODB_CONTEXT.create_decimal(inner))  # compares and hashes by value
+    if tag == "B":
+        return ("B", bytes(inner) if isinstance(inner, bytes | bytearray) else base64.b64decode(inner))
+    return (tag, inner)
 
 
 def _unique(keys: Sequence[Item], key_names: Sequence[str]) -> list[Item]:
-    # BatchGetItem rejects a request that names the same key twice.
-    seen: dict[tuple[str, ...], Item] = {}
+    # BatchGetItem rejects a request that names the same key twice, however its numbers are written.
+    seen: dict[KeyIdentity, Item] = {}
     for key in keys:
-        seen.setdefault(_identity(key, key_names), key)
+        seen.setdefault(key_identity(key, key_names), key)
     return list(seen.values())
 
 
@@ -963,7 +1072,7 @@ def to_typed(value: object) -> dict[str, Any]:
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, int | float | Decimal):
-        return {"N": str(value)}
+        return _typed("N", value)
     if value is None:
         return {"NULL": True}
     if isinstance(value, list):
@@ -981,8 +1090,7 @@ def _typed(tag: str, inner: Any) -> dict[str, Any]:
         if tag == "BS":
             return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v, validate=True) for v in inner]}
         if tag == "N":
-            Decimal(str(inner))
-            return {"N": str(inner)}
+            return {"N": _number(inner)}
         if tag == "M":
             return {"M": {k: to_typed(v) for k, v in inner.items()}}
         if tag == "L":
@@ -990,6 +1098,16 @@ def _typed(tag: str, inner: Any) -> dict[str, Any]:
     except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
         raise SelectionError(f"{{{tag!r}: {inner!r}}} is not a valid {tag} value ({error})") from None
     return {tag: inner}
+
+
+def _number(value: Any) -> str:
+    """A DynamoDB number as text; ArithmeticError beyond what DynamoDB stores (38 digits, 1E-130 to 1E+126)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise TypeError(f"expected a number or its text, got {type(value).__name__}")
+    number = DYNAMODB_CONTEXT.create_decimal(str(value))
+    if not number.is_finite():
+        raise ArithmeticError("DynamoDB has no infinity or NaN")
+    return str(value)
 
 
 def to_typed_values(raw: object, what: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A DynamoDB restore (from a backup or to a point in time) creates a table with the source's keys, indexes, items and
 billing mode, but without its tags, TTL, point-in-time recovery, auto scaling, stream and deletion protection.
 `restore_table` reads those settings from the source before it starts, restores, waits until the new table is ACTIVE
-and applies them one by one, reporting each. It never touches an existing table.
+and applies them one by one, reporting each. It never touches an existing table. The restore call is sent once;
+after a lost answer the new table's RestoreSummary tells this restore from someone else's table (`start_restore`).
 
 `copy_items` is the partial restore: chosen items are read from a restored table and written into the live one.
 With skip-existing (the default) each item is written by a conditional PutItem, so an item the application wrote

@@ -700,6 +700,8 @@ def cmd_restore(ctx: Context) -> int:
             on_poll=polled,
         )
     _render_restore(ctx, report)
+    for note in report.notes:
+        ctx.note(f"note: {note}")
     if report.failed:
         ctx.note(f"{len(report.failed)} setting(s) could not be re-applied on {args.to}: see the table above")
         return 1
@@ -819,6 +821,15 @@ def cmd_copy_items(ctx: Context) -> int:
         except SelectionError as error:
             raise UsageError(str(error)) from None
     _render_copy(ctx, report)
+    if report.stopped:
+        left = f"; {len(report.not_attempted)} keys not attempted" if report.not_attempted else ""
+        done = (
+            "a dry run: nothing was written"
+            if report.dry_run
+            else f"what it wrote stays written ({report.copied} copied, {report.skipped} skipped, "
+            f"{len(report.failed)} failed)"
+        )
+        raise Failure(f"copy-items stopped part-way: {report.stopped}; {done}{left}; run it again to finish")
     return 1 if report.failed else 0
 
 
@@ -832,12 +843,15 @@ def _render_copy(ctx: Context, report: CopyReport) -> None:
             title=f"{'dry run: ' if report.dry_run else ''}{report.source} -> {report.target} ({report.mode.value})",
             box=box.SIMPLE_HEAD,
         )
-        for column in ("read", "copied", "skipped", "failed", "not found", "seconds", "items/s"):
+        columns = ["read", "copied", "skipped", "failed", "not found", "seconds", "items/s"]
+        if report.stopped:
+            columns.insert(5, "not attempted")
+        for column in columns:
             table.add_column(column, justify="right")
         copied = report.copied
         if report.dry_run:
             copied = sum(1 for a, _ in report.planned if a.value in ("copy", "overwrite"))
-        table.add_row(
+        row = [
             str(report.read),
             f"{copied} (would)" if report.dry_run else str(copied),
             str(report.skipped),
@@ -845,13 +859,21 @@ def _render_copy(ctx: Context, report: CopyReport) -> None:
             str(len(report.not_found)),
             f"{report.seconds:.1f}",
             f"{report.items_per_second:.0f}",
-        )
+        ]
+        if report.stopped:
+            # A Scan or Query that stopped leaves the rest of the table unread: no keys to count.
+            row.insert(5, str(len(report.not_attempted)) if report.not_attempted else "the rest")
+        table.add_row(*row)
         ctx.out.print(table)
         for key in report.not_found[:50]:
             print(f"not in {report.source}: {json.dumps(plain_item(key), default=str)}")
         for failed in report.failed[:50]:
             print(f"failed {json.dumps(plain_item(failed.key), default=str)}: {failed.reason}")
-        hidden = max(0, len(report.failed) - 50) + max(0, len(report.not_found) - 50)
+        for key in report.not_attempted[:50]:
+            print(f"not attempted (the copy stopped first): {json.dumps(plain_item(key), default=str)}")
+        if report.duplicates:
+            print(f"{report.duplicates} key(s) given more than once: each item was handled once")
+        hidden = sum(max(0, len(found) - 50) for found in (report.failed, report.not_found, report.not_attempted))
         if hidden:
             ctx.out.print(f"... and {hidden} more (use --json for all)")
 

@@ -3,7 +3,8 @@
 A DynamoDB restore (from a backup or to a point in time) creates a table with the source's keys, indexes, items and
 billing mode, but without its tags, TTL, point-in-time recovery, auto scaling, stream and deletion protection.
 `restore_table` reads those settings from the source before it starts, restores, waits until the new table is ACTIVE
-and applies them one by one, reporting each. It never touches an existing table.
+and applies them one by one, reporting each. It never touches an existing table. The restore call is sent once;
+after a lost answer the new table's RestoreSummary tells this restore from someone else's table (`start_restore`).
 
 `copy_items` is the partial restore: chosen items are read from a restored table and written into the live one.
 With skip-existing (the default) each item is written by a conditional PutItem, so an item the application wrote
@@ -23,18 +24,29 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from tablesafe.dynamodb import AmbiguousResult, Backup, DynamoDbGateway, GatewayError, Throttled
+from boto3.dynamodb.types import DYNAMODB_CONTEXT
+
+from tablesafe.dynamodb import (
+    AmbiguousResult,
+    Backup,
+    DynamoDbGateway,
+    GatewayError,
+    TableInUse,
+    TableNotFound,
+    Throttled,
+)
 from tablesafe.tables import (
     BATCH_GET_LIMIT,
     BATCH_WRITE_LIMIT,
     BackupNotFound,
     Item,
     PitrState,
+    RestoredFrom,
     ScalingSetup,
     TableDetails,
     TableExists,
@@ -46,6 +58,8 @@ KEY_TYPES = frozenset({"S", "N", "B"})
 RESTORABLE_TYPES = frozenset({"USER", "SYSTEM"})  # AWS_BACKUP backups are restored through AWS Backup
 # Right after a table is created, UpdateContinuousBackups can answer this until the table's backups are set up.
 PITR_NOT_READY = "ContinuousBackupsUnavailableException"
+# botocore sends a point in time in whole seconds, so the RestoreDateTime AWS records may be up to 1 s earlier.
+SENT_TIME_PRECISION = timedelta(seconds=1)
 
 
 class RestoreError(Exception):
@@ -127,6 +141,7 @@ class RestoreReport:
     at: datetime | None = None
     seconds: float = 0.0
     settings: list[SettingResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. how a lost answer was resolved
 
     @property
     def failed(self) -> list[SettingResult]:
@@ -142,8 +157,39 @@ class RestoreReport:
             "pointInTime": self.at.isoformat() if self.at else None,
             "seconds": round(self.seconds, 1),
             "settings": [{"setting": s.setting, "outcome": s.outcome.value, "detail": s.detail} for s in self.settings],
+            "notes": list(self.notes),
             "ok": not self.failed,
         }
+
+
+@dataclass(frozen=True)
+class RestoreOrigin:
+    """What a restore restores from, as the new table's RestoreSummary names it (API_RestoreSummary)."""
+
+    backup_arn: str | None = None  # a restore from this backup
+    table_arn: str | None = None  # a point-in-time restore of this table ...
+    at: datetime | None = None  # ... to this time
+    not_before: datetime | None = None  # ... to its latest restorable time, at or after this one
+
+    def matches(self, found: RestoredFrom | None) -> bool:
+        """Whether a table restored from `found` is this restore (None: the table was not made by a restore)."""
+        if found is None:
+            return False
+        if self.backup_arn is not None:
+            return found.backup_arn == self.backup_arn
+        if found.backup_arn is not None or found.table_arn != self.table_arn:
+            return False
+        if self.at is not None:
+            return found.time is not None and abs(found.time - self.at) < SENT_TIME_PRECISION
+        if self.not_before is not None:
+            return found.time is not None and found.time > self.not_before - SENT_TIME_PRECISION
+        return True
+
+    def describe(self) -> str:
+        if self.backup_arn is not None:
+            return f"backup {self.backup_arn}"
+        when = self.at.isoformat() if self.at is not None else "its latest restorable time"
+        return f"table {self.table_arn} at {when}"
 
 
 def read_settings(tables: TableGateway, name: str) -> SourceSettings:
@@ -177,6 +223,7 @@ def restore_table(
     on_poll: Callable[[TableDetails], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
+    backoff: Backoff | None = None,
 ) -> RestoreReport:
     """Restore into a new table, wait until it is ACTIVE, re-apply the source's settings; RestoreError if refused."""
     started = time.monotonic()
@@ -187,26 +234,15 @@ def restore_table(
         raise RestoreError(
             f"table {request.target} exists already; a restore never touches an existing table: choose a new name"
         )
-    source_exists = tables.exists(request.source)
+    source_table = _describe_or_none(tables, request.source)
     report = RestoreReport(source=request.source, target=request.target, method="backup")
-    if request.backup is not None:
-        backup = _choose_backup(backups, tables, request)
-        report.backup_arn, report.backup_name = backup.arn, backup.name
-    else:
-        if not source_exists:
-            raise RestoreError(f"table {request.source} not found: a point-in-time restore needs the source table")
-        _check_point_in_time(tables, request, now())
-        report.method, report.at = "point-in-time", request.at
-    settings = read_settings(tables, request.source) if source_exists else None
+    origin = _choose_origin(backups, tables, request, source_table, report, now())
+    settings = read_settings(tables, request.source) if source_table is not None else None
 
     on_phase("restoring")
-    try:
-        if request.backup is not None:
-            tables.restore_from_backup(request.target, report.backup_arn)
-        else:
-            tables.restore_to_time(request.source, request.target, None if request.latest_time else request.at)
-    except TableExists:
-        raise RestoreError(f"table {request.target} was created meanwhile by someone else; nothing restored") from None
+    note = start_restore(tables, request, origin, backoff or Backoff(base=1.0, cap=20.0, attempts=6))
+    if note:
+        report.notes.append(note)
     on_phase("waiting")
     try:
         target = tables.wait_active(request.target, timeout=timeout, poll=poll, on_poll=on_poll, sleep=sleep)
@@ -237,6 +273,36 @@ def restore_table(
     return report
 
 
+def _describe_or_none(tables: TableGateway, name: str) -> TableDetails | None:
+    try:
+        return tables.describe(name)
+    except TableNotFound:
+        return None
+
+
+def _choose_origin(
+    backups: DynamoDbGateway,
+    tables: TableGateway,
+    request: RestoreRequest,
+    source_table: TableDetails | None,
+    report: RestoreReport,
+    now: datetime,
+) -> RestoreOrigin:
+    """What the restore restores from (checked: the backup exists and is AVAILABLE, the time is restorable)."""
+    if request.backup is not None:
+        backup = _choose_backup(backups, tables, request)
+        report.backup_arn, report.backup_name = backup.arn, backup.name
+        return RestoreOrigin(backup_arn=backup.arn)
+    if source_table is None:
+        raise RestoreError(f"table {request.source} not found: a point-in-time restore needs the source table")
+    pitr = _check_point_in_time(tables, request, now)
+    report.method, report.at = "point-in-time", request.at
+    if request.latest_time or request.at is None:
+        # AWS's latest restorable time only moves forward: ours is at or after the one seen before the call.
+        return RestoreOrigin(table_arn=source_table.arn, not_before=pitr.latest)
+    return RestoreOrigin(table_arn=source_table.arn, at=request.at)
+
+
 def _choose_backup(backups: DynamoDbGateway, tables: TableGateway, request: RestoreRequest) -> Backup:
     if request.backup == "latest":
         backup = latest_backup(backups.list_backups(table_name=request.source, backup_type="ALL"))
@@ -262,14 +328,14 @@ def _choose_backup(backups: DynamoDbGateway, tables: TableGateway, request: Rest
     )
 
 
-def _check_point_in_time(tables: TableGateway, request: RestoreRequest, now: datetime) -> None:
+def _check_point_in_time(tables: TableGateway, request: RestoreRequest, now: datetime) -> PitrState:
     pitr = tables.pitr(request.source)
     if not pitr.enabled:
         raise RestoreError(
             f"point-in-time recovery is off for {request.source}: restore from a backup instead (--backup latest)"
         )
     if request.at is None:
-        return
+        return pitr
     if request.at > now:
         raise RestoreError(f"{request.at.isoformat()} is in the future")
     if pitr.earliest is not None and request.at < pitr.earliest:
@@ -277,6 +343,91 @@ def _check_point_in_time(tables: TableGateway, request: RestoreRequest, now: dat
             f"{request.at.isoformat()} is before the earliest restorable time of {request.source}, "
             f"{pitr.earliest.isoformat()}"
         )
+    return pitr
+
+
+def start_restore(tables: TableGateway, request: RestoreRequest, origin: RestoreOrigin, backoff: Backoff) -> str:
+    """Send the restore, never blindly twice; returns a note when an answer was lost ('' when none was).
+
+    The call goes out once. Throttled: it had no effect, send it again after a pause. An ambiguous answer (5xx,
+    timeout, lost connection): it may have started the restore, so the target is described before anything else.
+    A target whose RestoreSummary names our origin is our restore; any other target is someone else's and is
+    refused. No target yet: it is sent again, which is safe because a table name is taken once: if the lost attempt
+    did start the restore (and DescribeTable, eventually consistent, did not show it yet), the resend meets
+    TableAlreadyExistsException and the target is described again.
+    """
+    operation = "RestoreTableFromBackup" if origin.backup_arn is not None else "RestoreTableToPointInTime"
+    target = request.target
+    lost: GatewayError | None = None  # the first ambiguous answer: an attempt may have taken effect
+    last: GatewayError | None = None
+    for attempt in range(backoff.attempts):
+        if attempt:
+            backoff.pause(attempt)
+        if lost is not None:
+            found = _describe_after_lost_answer(tables, target, operation, lost)
+            if found is not None:
+                return _claim(found, origin, operation, lost)
+        try:
+            if origin.backup_arn is not None:
+                tables.restore_from_backup(target, origin.backup_arn)
+            else:
+                tables.restore_to_time(request.source, target, origin.at)
+        except (TableExists, TableInUse) as error:
+            if lost is None:
+                raise RestoreError(f"table {target} was created meanwhile by someone else; nothing restored") from None
+            last = error  # the lost attempt's table, not yet shown by DescribeTable: describe it again
+        except Throttled as error:
+            last = error
+        except AmbiguousResult as error:
+            last, lost = error, lost or error
+        else:
+            if lost is None:
+                return ""
+            return f"{operation}'s answer was lost ({lost.code}) and {target} did not exist, so it was sent again"
+    if lost is None:
+        raise RestoreError(
+            f"{operation} into {target} was throttled {backoff.attempts} times ({last}); nothing restored"
+        )
+    raise RestoreError(
+        f"{operation} into {target} went unanswered or was refused {backoff.attempts} times (last: {last}), and "
+        f"{target} has not appeared; the restore may still have started: check {target} (aws dynamodb "
+        f"describe-table) before restoring again"
+    )
+
+
+def _describe_after_lost_answer(
+    tables: TableGateway, target: str, operation: str, lost: GatewayError
+) -> TableDetails | None:
+    try:
+        return tables.describe(target)
+    except TableNotFound:
+        return None
+    except GatewayError as error:
+        raise RestoreError(
+            f"{operation}'s answer was lost ({lost.code}) and {target} could not be described ({error}): the restore "
+            f"may have started; check {target} before restoring again"
+        ) from None
+
+
+def _claim(found: TableDetails, origin: RestoreOrigin, operation: str, lost: GatewayError) -> str:
+    """Our restore's note if `found` is restored from `origin`; else RestoreError (someone else's table)."""
+    if origin.matches(found.restored_from):
+        return (
+            f"{operation}'s answer was lost ({lost.code}); {found.name} is restored from {origin.describe()}, "
+            "so it is this restore: waited for it and re-applied the settings"
+        )
+    source = found.restored_from
+    if source is None:
+        what = "it was not made by a restore"
+    elif source.backup_arn is not None:
+        what = f"it is restored from backup {source.backup_arn}"
+    else:
+        when = source.time.isoformat() if source.time is not None else "an unknown time"
+        what = f"it is restored from table {source.table_arn} at {when}"
+    raise RestoreError(
+        f"table {found.name} was created meanwhile by someone else ({what}, not from {origin.describe()}); "
+        f"nothing restored, and {found.name} was not touched"
+    )
 
 
 def reapply_settings(
@@ -426,6 +577,9 @@ class CopyReport:
     failed: list[FailedItem] = field(default_factory=list)
     not_found: list[Item] = field(default_factory=list)  # requested keys absent from the restored table
     planned: list[tuple[Action, Item]] = field(default_factory=list)  # dry run: what would happen, per key
+    duplicates: int = 0  # keys given more than once (as DynamoDB compares keys): each item is copied once
+    stopped: str = ""  # why the copy stopped part-way ("" when it went through)
+    not_attempted: list[Item] = field(default_factory=list)  # keys the copy never got to, when it stopped
     seconds: float = 0.0
 
     @property
@@ -448,6 +602,10 @@ class CopyReport:
             "skipped": self.skipped,
             "failed": [{"key": plain_item(f.key), "reason": f.reason} for f in self.failed],
             "notFound": [plain_item(k) for k in self.not_found],
+            "duplicateKeys": self.duplicates,
+            "complete": not self.stopped,
+            "stopped": self.stopped or None,
+            "notAttempted": [plain_item(k) for k in self.not_attempted],
             "seconds": round(self.seconds, 3),
             "itemsPerSecond": round(self.items_per_second, 1),
         }
@@ -478,6 +636,15 @@ def _describe_key(table: TableDetails) -> str:
     return " + ".join(f"{k.name} ({k.type}, {k.role})" for k in table.key)
 
 
+class CopyStopped(Exception):
+    """Reading (or a dry run's look-up) stopped part-way; `keys`: items read that were never handled."""
+
+    def __init__(self, reason: str, keys: Sequence[Item] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.keys = list(keys)
+
+
 def copy_items(
     tables: TableGateway,
     source: str,
@@ -490,7 +657,10 @@ def copy_items(
     backoff: Backoff | None = None,
     on_progress: Callable[[CopyProgress], None] = lambda _: None,
 ) -> CopyReport:
-    """Copy the selected items from `source` into `target`; see the module docstring for the write modes."""
+    """Copy the selected items from `source` into `target`; see the module docstring for the write modes.
+
+    If reading stops part-way (keys still unprocessed after the retries, a Scan or Query page that fails), what is
+    in flight is finished and the report says what was written, skipped and failed, and `stopped` why."""
     backoff = backoff or Backoff()
     started = time.monotonic()
     if source == target:
@@ -498,16 +668,43 @@ def copy_items(
     source_table, target_table = tables.describe(source), tables.describe(target)
     check_same_key(source_table, target_table)
     key_names = source_table.key_names
-    keys = tuple(parse_key(k, source_table) for k in selection.keys)
+    keys = _unique([parse_key(k, source_table) for k in selection.keys], key_names)
     report = CopyReport(source=source, target=target, mode=mode, dry_run=dry_run)
-    progress = CopyProgress(total=len(_unique(keys, key_names)) if keys else None)
+    report.duplicates = len(selection.keys) - len(keys)
+    progress = CopyProgress(total=len(keys) or None)
     if not keys and selection.key_condition is None:
         progress.total = source_table.item_count or None  # an estimate (AWS refreshes it about every six hours)
+    read: set[KeyIdentity] = set()  # keys read so far, to tell which were never attempted if the copy stops
+    batches = _batches(tables, source, selection, keys, key_names, backoff, report)
+    try:
+        _copy_batches(tables, target, batches, key_names, mode, dry_run, workers, backoff, report, progress,
+                      on_progress, read if keys else None)  # fmt: skip
+    except CopyStopped as stop:
+        report.stopped = stop.reason
+        handled = read | {key_identity(k, key_names) for k in report.not_found}
+        report.not_attempted = [*stop.keys, *(k for k in keys if key_identity(k, key_names) not in handled)]
+    if dry_run:
+        report.skipped = sum(1 for a, _ in report.planned if a is Action.SKIP)
+    report.seconds = time.monotonic() - started
+    return report
 
+
+def _batches(
+    tables: TableGateway,
+    source: str,
+    selection: Selection,
+    keys: Sequence[Item],
+    key_names: Sequence[str],
+    backoff: Backoff,
+    report: CopyReport,
+) -> Iterator[list[Item]]:
+    """The selected items of `source`, a batch at a time; CopyStopped when reading stops part-way."""
     if keys:
-        batches = _read_keys(tables, source, keys, key_names, backoff, report)
-    elif selection.key_condition is not None:
-        batches = (
+        yield from _read_keys(tables, source, keys, key_names, backoff, report)
+        return
+    operation = "Query" if selection.key_condition is not None else "Scan"
+    if selection.key_condition is not None:
+        pages: Iterator[list[Item]] = (
             p.items
             for p in tables.query(
                 source,
@@ -518,8 +715,33 @@ def copy_items(
             )
         )
     else:
-        batches = _parallel_scan(tables, source, selection)
+        pages = _parallel_scan(tables, source, selection)
+    started = False
+    try:
+        for page in pages:
+            started = True
+            yield page
+    except GatewayError as error:  # after botocore's retries
+        if not started:
+            raise  # nothing read yet (a bad filter, say): the error itself is the answer
+        raise CopyStopped(f"{operation} of {source} failed part-way, the rest was not read: {error}") from error
 
+
+def _copy_batches(
+    tables: TableGateway,
+    target: str,
+    batches: Iterable[list[Item]],
+    key_names: Sequence[str],
+    mode: Mode,
+    dry_run: bool,
+    workers: int,
+    backoff: Backoff,
+    report: CopyReport,
+    progress: CopyProgress,
+    on_progress: Callable[[CopyProgress], None],
+    read: set[KeyIdentity] | None,
+) -> None:
+    """Write (or in a dry run, plan) each batch; writes in flight are finished even when reading stops."""
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="copy") as pool:
         pending: set[Future[tuple[int, int, list[FailedItem]]]] = set()
 
@@ -532,26 +754,26 @@ def copy_items(
             progress.done = report.copied + report.skipped + len(report.failed) + len(report.not_found)
             on_progress(progress)
 
-        for batch in batches:
-            report.read += len(batch)
-            progress.read = report.read
-            if dry_run:
-                report.planned.extend(_plan(tables, target, batch, key_names, mode, backoff))
-                progress.done = len(report.planned)
-                on_progress(progress)
-                continue
-            for unit in _write_units(batch, mode):
-                pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
-            while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
+        try:
+            for batch in batches:
+                report.read += len(batch)
+                progress.read = report.read
+                if read is not None:
+                    read.update(key_identity(i, key_names) for i in batch)
+                if dry_run:
+                    _plan(tables, target, batch, key_names, mode, backoff, report.planned)
+                    progress.done = len(report.planned)
+                    on_progress(progress)
+                    continue
+                for unit in _write_units(batch, mode):
+                    pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
+                while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    collect(done)
+        finally:
+            while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 collect(done)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            collect(done)
-    if dry_run:
-        report.skipped = sum(1 for a, _ in report.planned if a is Action.SKIP)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _write_units(batch: Sequence[Item], mode: Mode) -> Iterator[list[Item]]:
@@ -576,14 +798,15 @@ def _copy_absent(
     """Skip the items the live table has, then put each other one on the condition that it is still absent."""
     # The look-up (keys only) saves a write per present item: a conditional put that fails still costs capacity.
     # It is an optimisation, not the guard: the condition on each put is what keeps an item written meanwhile.
+    # Keys it could not read count as absent: their put's condition still keeps an existing item.
     try:
-        keys = [key_of(i, key_names) for i in items]
-        present = {_identity(i, key_names) for i in _batch_get_all(tables, target, keys, backoff, only=key_names)}
-    except (GatewayError, RestoreError):
-        present = set()
+        found, _, _ = _batch_get_all(tables, target, [key_of(i, key_names) for i in items], backoff, only=key_names)
+    except GatewayError:
+        found = []  # the puts meet the same error, if it is real, and report it per item
+    present = {key_identity(i, key_names) for i in found}
     copied, skipped, failed = 0, 0, []
     for item in items:
-        if _identity(item, key_names) in present:
+        if key_identity(item, key_names) in present:
             skipped += 1
             continue
         c, s, f = _put_if_absent(tables, target, item, key_names, backoff)
@@ -632,19 +855,30 @@ def _batch_put(
 
 
 def _plan(
-    tables: TableGateway, target: str, batch: Sequence[Item], key_names: Sequence[str], mode: Mode, backoff: Backoff
-) -> list[tuple[Action, Item]]:
-    """What writing `batch` would do, from one look at the live table (nothing is written)."""
-    planned: list[tuple[Action, Item]] = []
+    tables: TableGateway,
+    target: str,
+    batch: Sequence[Item],
+    key_names: Sequence[str],
+    mode: Mode,
+    backoff: Backoff,
+    planned: list[tuple[Action, Item]],
+) -> None:
+    """Add to `planned` what writing `batch` would do, from one look at the live table (nothing is written)."""
     for start in range(0, len(batch), BATCH_GET_LIMIT):
         chunk = batch[start : start + BATCH_GET_LIMIT]
-        existing = {
-            _identity(i, key_names): i
-            for i in _batch_get_all(tables, target, [key_of(i, key_names) for i in chunk], backoff)
-        }
+        try:
+            found, unread, why = _batch_get_all(tables, target, [key_of(i, key_names) for i in chunk], backoff)
+        except GatewayError as error:
+            found, unread, why = [], list(chunk), str(error)
+        if unread:
+            raise CopyStopped(
+                f"BatchGetItem on {target}: {len(unread)} keys unread ({why})",
+                [key_of(i, key_names) for i in batch[start:]],
+            )
+        existing = {key_identity(i, key_names): i for i in found}
         for item in chunk:
             key = key_of(item, key_names)
-            live = existing.get(_identity(item, key_names))
+            live = existing.get(key_identity(item, key_names))
             if live is None:
                 planned.append((Action.COPY, key))
             elif mode is Mode.SKIP_EXISTING:
@@ -652,7 +886,6 @@ def _plan(
             else:
                 same = _canonical({"M": live}) == _canonical({"M": item})
                 planned.append((Action.UNCHANGED if same else Action.OVERWRITE, key))
-    return planned
 
 
 def _read_keys(
@@ -663,32 +896,44 @@ def _read_keys(
     backoff: Backoff,
     report: CopyReport,
 ) -> Iterator[list[Item]]:
-    unique = _unique(keys, key_names)
-    for start in range(0, len(unique), BATCH_GET_LIMIT):
-        chunk = unique[start : start + BATCH_GET_LIMIT]
-        found = _batch_get_all(tables, source, chunk, backoff)
-        seen = {_identity(i, key_names) for i in found}
-        report.not_found.extend(k for k in chunk if _identity(k, key_names) not in seen)
+    """The items of distinct `keys`, 100 a BatchGetItem; CopyStopped once keys stay unread after the retries."""
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        chunk = keys[start : start + BATCH_GET_LIMIT]
+        try:
+            found, unread, why = _batch_get_all(tables, source, chunk, backoff)
+        except GatewayError as error:
+            if not start:
+                raise  # nothing read yet: the error itself is the answer
+            raise CopyStopped(f"BatchGetItem on {source}: {error}") from error
+        seen = {key_identity(i, key_names) for i in [*found, *unread]}
+        report.not_found.extend(k for k in chunk if key_identity(k, key_names) not in seen)
         if found:
             yield found
+        if unread:
+            raise CopyStopped(f"BatchGetItem on {source}: {len(unread)} keys unread ({why})")
 
 
 def _batch_get_all(
     tables: TableGateway, table: str, keys: Sequence[Item], backoff: Backoff, *, only: Sequence[str] = ()
-) -> list[Item]:
-    """BatchGetItem of up to 100 keys, retrying unprocessed keys with backoff; raises if some stay unread."""
+) -> tuple[list[Item], list[Item], str]:
+    """BatchGetItem of up to 100 keys, retrying unprocessed keys with backoff: (found, still unread, why unread).
+
+    Throttled and ambiguous calls are sent again (a read); any other GatewayError is raised."""
     found: list[Item] = []
     remaining = list(keys)
+    why = "unprocessed"
     for attempt in range(backoff.attempts):
         try:
             items, remaining = tables.batch_get(table, remaining, only=only)
             found.extend(items)
-        except (Throttled, AmbiguousResult):
-            pass  # a read: safe to send again
+            why = "unprocessed"
+        except (Throttled, AmbiguousResult) as error:
+            why = str(error)
         if not remaining:
-            return found
-        backoff.pause(attempt)
-    raise RestoreError(f"BatchGetItem on {table}: {len(remaining)} keys unprocessed after {backoff.attempts} tries")
+            return found, [], ""
+        if attempt + 1 < backoff.attempts:
+            backoff.pause(attempt)
+    return found, remaining, f"{why} after {backoff.attempts} tries"
 
 
 def _parallel_scan(tables: TableGateway, source: str, selection: Selection) -> Iterator[list[Item]]:
@@ -750,15 +995,28 @@ def key_of(item: Item, key_names: Sequence[str]) -> Item:
     return {name: item[name] for name in key_names}
 
 
-def _identity(item: Item, key_names: Sequence[str]) -> tuple[str, ...]:
-    return tuple(repr(_canonical(item[name])) for name in key_names)
+KeyIdentity = tuple[tuple[str, object], ...]
+
+
+def key_identity(item: Item, key_names: Sequence[str]) -> KeyIdentity:
+    """An item's key as DynamoDB compares keys: S by text, N by numeric value (7 and 7.0 are one key), B by bytes."""
+    return tuple(_key_part(item[name]) for name in key_names)
+
+
+def _key_part(value: Mapping[str, Any]) -> tuple[str, object]:
+    ((tag, inner),) = value.items()
+    if tag == "N":
+        return ("N", DYNAMODB_CONTEXT.create_decimal(inner))  # compares and hashes by value
+    if tag == "B":
+        return ("B", bytes(inner) if isinstance(inner, bytes | bytearray) else base64.b64decode(inner))
+    return (tag, inner)
 
 
 def _unique(keys: Sequence[Item], key_names: Sequence[str]) -> list[Item]:
-    # BatchGetItem rejects a request that names the same key twice.
-    seen: dict[tuple[str, ...], Item] = {}
+    # BatchGetItem rejects a request that names the same key twice, however its numbers are written.
+    seen: dict[KeyIdentity, Item] = {}
     for key in keys:
-        seen.setdefault(_identity(key, key_names), key)
+        seen.setdefault(key_identity(key, key_names), key)
     return list(seen.values())
 
 
@@ -815,7 +1073,7 @@ def to_typed(value: object) -> dict[str, Any]:
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, int | float | Decimal):
-        return {"N": str(value)}
+        return _typed("N", value)
     if value is None:
         return {"NULL": True}
     if isinstance(value, list):
@@ -833,8 +1091,7 @@ def _typed(tag: str, inner: Any) -> dict[str, Any]:
         if tag == "BS":
             return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v, validate=True) for v in inner]}
         if tag == "N":
-            Decimal(str(inner))
-            return {"N": str(inner)}
+            return {"N": _number(inner)}
         if tag == "M":
             return {"M": {k: to_typed(v) for k, v in inner.items()}}
         if tag == "L":
@@ -842,6 +1099,16 @@ def _typed(tag: str, inner: Any) -> dict[str, Any]:
     except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
         raise SelectionError(f"{{{tag!r}: {inner!r}}} is not a valid {tag} value ({error})") from None
     return {tag: inner}
+
+
+def _number(value: Any) -> str:
+    """A DynamoDB number as text; ArithmeticError beyond what DynamoDB stores (38 digits, 1E-130 to 1E+126)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise TypeError(f"expected a number or its text, got {type(value).__name__}")
+    number = DYNAMODB_CONTEXT.create_decimal(str(value))
+    if not number.is_finite():
+        raise ArithmeticError("DynamoDB has no infinity or NaN")
+    return str(value)
 
 
 def to_typed_values(raw: object, what: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Full table descriptions, tags, TTL, point-in-time recovery, application auto sca
 the two restore calls, and the item reads and writes of a partial restore. Like dynamodb.py it returns plain
 dataclasses and raises the gateway's error classes, so the CLI answers both modules' errors the same way. Control-plane
 calls wait on the same per-operation rate limiters; data-plane calls are paced by DynamoDB's own throttling, which
-botocore's standard retry mode absorbs.
+botocore's standard retry mode absorbs. The two restore calls are the exception, as CreateBackup is in dynamodb.py:
+they go out once, on a client without botocore's retries, because a resend after a lost answer meets the table the
+first attempt created (TableAlreadyExistsException); restore.py decides what an ambiguous answer means.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    PartialCredentialsError,
+)
 
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import (
@@ -64,6 +73,8 @@ _SPECIFIC_CODES: dict[str, type[GatewayError]] = {
     "InvalidRestoreTimeException": PitrUnavailable,
     "SourceTableNotFoundException": TableNotFound,
 }
+# botocore raises these before anything is sent: the call surely had no effect.
+_UNSENT_ERRORS = (ParamValidationError, NoCredentialsError, PartialCredentialsError, NoRegionError)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,16 @@ class KeyAttribute:
     name: str
     role: str
     type: str
+
+
+@dataclass(frozen=True)
+class RestoredFrom:
+    """A restored table's RestoreSummary: the backup or the source table and time it was restored from."""
+
+    backup_arn: str | None  # restored from this backup; None for a point-in-time restore
+    table_arn: str | None  # the source table (of the backup, or of the point in time)
+    time: datetime | None  # "point in time or source backup time" (API_RestoreSummary)
+    in_progress: bool
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,7 @@ class TableDetails:
     size_bytes: int = 0
     restore_in_progress: bool = False
     table_id: str | None = None  # TableId: a table re-created under the same name has another
+    restored_from: RestoredFrom | None = None  # None unless the table was made by a restore
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -154,10 +176,12 @@ class TableGateway:
         config = client_config(
             max_attempts=max_attempts, max_connections=max_connections, read_timeout=60, agent="tablesafe-cli"
         )
+        once = client_config(max_attempts=0, max_connections=4, read_timeout=60, agent="tablesafe-cli")
         self._dynamodb = session.client("dynamodb", config=config, region_name=region_name)
+        self._restore_client = session.client("dynamodb", config=once, region_name=region_name)
         self._scaling = session.client("application-autoscaling", config=config, region_name=region_name)
         self.region: str = self._dynamodb.meta.region_name
-        Pacer(rate_limits).attach(self._dynamodb, self._scaling)
+        Pacer(rate_limits).attach(self._dynamodb, self._restore_client, self._scaling)
 
     # -- tables ----------------------------------------------------------------------------------------------------
 
@@ -183,6 +207,7 @@ class TableGateway:
         )
         stream = table.get("StreamSpecification") or {}
         billing = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+        restore = table.get("RestoreSummary")
         return TableDetails(
             name=table.get("TableName", name),
             arn=table.get("TableArn", ""),
@@ -195,8 +220,9 @@ class TableGateway:
             replica_regions=tuple(sorted(r["RegionName"] for r in table.get("Replicas", []) if r.get("RegionName"))),
             item_count=int(table.get("ItemCount", 0)),
             size_bytes=int(table.get("TableSizeBytes", 0)),
-            restore_in_progress=bool((table.get("RestoreSummary") or {}).get("RestoreInProgress", False)),
+            restore_in_progress=bool((restore or {}).get("RestoreInProgress", False)),
             table_id=table.get("TableId") or None,
+            restored_from=_restored_from(restore) if restore is not None else None,
         )
 
     def exists(self, name: str) -> bool:
@@ -402,22 +428,24 @@ class TableGateway:
         )
 
     def restore_from_backup(self, target: str, backup_arn: str) -> None:
-        """RestoreTableFromBackup into a new table; TableExists if the target exists."""
+        """RestoreTableFromBackup into a new table, sent once; TableExists if the target exists, AmbiguousResult
+        when the answer was lost (the restore may have started)."""
         self._call(
-            self._dynamodb.restore_table_from_backup,
+            self._restore_client.restore_table_from_backup,
             "RestoreTableFromBackup",
             TargetTableName=target,
             BackupArn=backup_arn,
         )
 
     def restore_to_time(self, source: str, target: str, at: datetime | None) -> None:
-        """RestoreTableToPointInTime into a new table; `at=None` means the latest restorable time."""
+        """RestoreTableToPointInTime into a new table, sent once (as restore_from_backup); `at=None` means the
+        latest restorable time."""
         params: dict[str, Any] = {"SourceTableName": source, "TargetTableName": target}
         if at is None:
             params["UseLatestRestorableTime"] = True
         else:
             params["RestoreDateTime"] = at
-        self._call(self._dynamodb.restore_table_to_point_in_time, "RestoreTableToPointInTime", **params)
+        self._call(self._restore_client.restore_table_to_point_in_time, "RestoreTableToPointInTime", **params)
 
     # -- items -----------------------------------------------------------------------------------------------------
 
@@ -509,8 +537,20 @@ class TableGateway:
             if specific is not None:
                 raise specific(operation, code, error.response.get("Error", {}).get("Message", "")) from error
             raise classify_error(operation, error) from error
+        except _UNSENT_ERRORS as error:
+            raise GatewayError(operation, type(error).__name__, str(error)) from error
         except BotoCoreError as error:
             raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
+
+
+def _restored_from(summary: Mapping[str, Any]) -> RestoredFrom:
+    when = summary.get("RestoreDateTime")
+    return RestoredFrom(
+        backup_arn=summary.get("SourceBackupArn") or None,
+        table_arn=summary.get("SourceTableArn") or None,
+        time=as_datetime(when) if when is not None else None,
+        in_progress=bool(summary.get("RestoreInProgress", False)),
+    )
 
 
 def _add_expression(

@@ -9,9 +9,9 @@ import threading
 import boto3
 import pytest
 
-from tablesafe.dynamodb import Throttled
+from tablesafe.dynamodb import AmbiguousResult, Throttled
 from tablesafe.restore import Backoff, Mode, Selection, copy_items
-from tablesafe.tables import TableGateway
+from tablesafe.tables import Page, TableGateway
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -304,3 +304,164 @@ def test_the_cli_exits_1_and_lists_items_that_failed(restored_and_live, capsys, 
     code, out, _ = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--key", '{"pk": "c#0", "sk": 0}')
     assert code == 1
     assert 'failed {"pk": "c#0", "sk": 0}: gave up after 2 attempts' in out
+
+
+# -- keys compared as DynamoDB compares them ---------------------------------------------------------------------
+
+
+def test_a_number_key_finds_its_item_however_the_number_is_written(restored_and_live, capsys):
+    aws = restored_and_live
+    code, out, _ = run(
+        capsys, "copy-items", "--from", "restored", "--to", "live",
+        "--key", '{"pk": "c#0", "sk": 0.0}', "--key", '{"pk": {"S": "c#1"}, "sk": {"N": "1.00"}}', "--json",
+    )  # fmt: skip
+
+    assert code == 0
+    report = json.loads(out)
+    assert (report["read"], report["copied"], report["notFound"]) == (2, 2, [])
+    assert {("c#0", "0"), ("c#1", "1")} <= contents(aws, "live").keys()
+
+
+def test_one_key_given_in_several_forms_is_read_and_copied_once(restored_and_live, capsys):
+    code, out, err = run(
+        capsys, "copy-items", "--from", "restored", "--to", "live",
+        "--key", '{"pk": "c#0", "sk": 0}', "--key", '{"pk": "c#0", "sk": 0.0}',
+        "--key", '{"pk": "c#0", "sk": {"N": "0e0"}}', "--json",
+    )  # fmt: skip
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["read"], report["copied"], report["skipped"], report["notFound"]) == (1, 1, 0, [])
+    assert report["duplicateKeys"] == 2 and report["complete"] is True
+
+
+def test_binary_keys_are_matched_by_their_bytes(aws, capsys):
+    for name in ("restored", "live"):
+        aws.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "B"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    aws.put_item(TableName="restored", Item={"id": {"B": b"\x00\xff"}, "v": {"S": "old"}})
+
+    code, out, _ = run(capsys, "copy-items", "--from", "restored", "--to", "live",
+                       "--key", '{"id": {"B": "AP8="}}', "--key", '{"id": {"B": "AP8="}}', "--json")  # fmt: skip
+
+    assert code == 0
+    report = json.loads(out)
+    assert (report["copied"], report["notFound"], report["duplicateKeys"]) == (1, [], 1)
+    assert aws.get_item(TableName="live", Key={"id": {"B": b"\x00\xff"}})["Item"]["v"] == {"S": "old"}
+
+
+# -- a copy that stops part-way ----------------------------------------------------------------------------------
+
+
+def unread_after_first_call(table: str):
+    """TableGateway.batch_get that, on `table`, hands every key back unprocessed after its first call."""
+    real = TableGateway.batch_get
+    calls = []
+
+    def batch_get(self, name, keys, *, consistent=True, only=()):
+        if name == table:
+            calls.append(len(keys))
+            if len(calls) > 1:
+                return [], list(keys)
+        return real(self, name, keys, consistent=consistent, only=only)
+
+    return batch_get
+
+
+def test_keys_still_unread_after_the_retries_stop_the_copy_and_the_summary_says_what_was_written(
+    restored_and_live, capsys, monkeypatch, tmp_path
+):
+    aws = restored_and_live
+    # the first BatchGetItem (100 keys) holds items 0-9, missing from live, and 90 keys of no item
+    keys = [{"pk": f"c#{i % 3}", "sk": i} for i in range(10)] + [{"pk": "none", "sk": i} for i in range(90)]
+    later = [{"pk": f"c#{i % 3}", "sk": i} for i in range(10, 30)] + [{"pk": "none", "sk": i} for i in range(90, 100)]
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(keys + later))
+    monkeypatch.setattr(TableGateway, "batch_get", unread_after_first_call("restored"))
+    monkeypatch.setattr("tablesafe.restore.Backoff", lambda: no_wait_backoff(attempts=2))
+
+    code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--keys-file", str(path),
+                         "--json")  # fmt: skip
+
+    assert code == 1
+    report = json.loads(out)
+    assert (report["read"], report["copied"], report["skipped"], report["failed"]) == (10, 10, 0, [])
+    assert len(report["notFound"]) == 90 and report["complete"] is False
+    assert report["notAttempted"] == later  # exactly what a second run has to do, in the order given
+    assert report["stopped"] == "BatchGetItem on restored: 30 keys unread (unprocessed after 2 tries)"
+    assert err == (
+        "tablesafe: error: copy-items stopped part-way: BatchGetItem on restored: 30 keys unread (unprocessed after "
+        "2 tries); what it wrote stays written (10 copied, 0 skipped, 0 failed); 30 keys not attempted; "
+        "run it again to finish\n"
+    )
+    assert all((f"c#{i % 3}", str(i)) in contents(aws, "live") for i in range(10))
+
+
+def test_a_stopped_copy_lists_what_was_not_attempted_in_its_readable_summary(restored_and_live, capsys, monkeypatch):
+    monkeypatch.setattr(TableGateway, "batch_get", unread_after_first_call("restored"))
+    monkeypatch.setattr("tablesafe.restore.Backoff", lambda: no_wait_backoff(attempts=2))
+    keys = [arg for i in range(101) for arg in ("--key", json.dumps({"pk": f"c#{i % 3}", "sk": i}))]
+
+    code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", *keys)
+
+    assert code == 1 and err.startswith("tablesafe: error: copy-items stopped part-way: ") and err.count("\n") == 1
+    assert 'not attempted (the copy stopped first): {"pk": "c#1", "sk": 100}' in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["read"])
+    assert lines[header].split()[:7] == ["read", "copied", "skipped", "failed", "not", "found", "not"]
+    assert lines[header + 2].split()[:6] == ["30", "10", "20", "0", "70", "1"]  # read ... not found, not attempted
+
+
+def test_a_scan_that_fails_part_way_stops_after_finishing_what_it_read(restored_and_live, capsys, monkeypatch):
+    real = TableGateway.scan
+
+    def failing_scan(self, table, **kwargs):
+        for page in real(self, table, **kwargs):
+            yield Page(items=page.items[:12], scanned=12)  # one page of 12 items, then the next page fails
+            raise AmbiguousResult("Scan", "InternalServerError", "Internal server error")
+
+    monkeypatch.setattr(TableGateway, "scan", failing_scan)
+
+    code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--filter",
+                         "attribute_exists(pk)", "--segments", "1", "--json")  # fmt: skip
+
+    assert code == 1
+    report = json.loads(out)
+    assert report["read"] == 12 and report["copied"] + report["skipped"] == 12 and report["failed"] == []
+    assert report["stopped"] == (
+        "Scan of restored failed part-way, the rest was not read: "
+        "Scan failed: InternalServerError: Internal server error"
+    )
+    assert report["notAttempted"] == []  # a Scan's unread rest has no keys to list
+    assert err.startswith("tablesafe: error: copy-items stopped part-way: Scan of restored failed part-way")
+    assert f"what it wrote stays written ({report['copied']} copied, {report['skipped']} skipped, 0 failed)" in err
+
+
+def test_a_dry_run_whose_look_up_stays_unread_stops_and_lists_the_keys_it_did_not_check(restored_and_live):
+    class UnreadableLive(TableGateway):
+        def batch_get(self, table, keys, *, consistent=True, only=()):
+            if table == "live":
+                return [], list(keys)
+            return super().batch_get(table, keys, consistent=consistent, only=only)
+
+    tables = UnreadableLive(boto3.Session(region_name=REGION), rate_limits={})
+    keys = ({"pk": "c#0", "sk": 0}, {"pk": "c#1", "sk": 1}, {"pk": "c#2", "sk": 999})
+
+    report = copy_items(tables, "restored", "live", Selection(keys=keys), dry_run=True, backoff=no_wait_backoff(2))
+
+    assert report.planned == [] and report.stopped == "BatchGetItem on live: 2 keys unread (unprocessed after 2 tries)"
+    assert report.as_dict()["notAttempted"] == [{"pk": "c#0", "sk": 0}, {"pk": "c#1", "sk": 1}]
+    assert report.as_dict()["notFound"] == [{"pk": "c#2", "sk": 999}]
+
+
+def test_a_scan_refused_before_anything_is_read_is_one_error_line_and_no_summary(restored_and_live, capsys):
+    before = contents(restored_and_live, "live")
+    code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--filter", "sk >")
+
+    assert code == 1 and out == ""
+    assert err.startswith("tablesafe: error: Scan failed: ValidationException") and err.count("\n") == 1
+    assert contents(restored_and_live, "live") == before

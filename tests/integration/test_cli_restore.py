@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 
 import boto3
 import pytest
 
+from tablesafe.dynamodb import DynamoDbGateway, TableNotFound
+from tablesafe.restore import Backoff, RestoreError, RestoreRequest, restore_table
+from tablesafe.tables import TableGateway
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -280,3 +284,207 @@ def test_a_setting_that_cannot_be_reapplied_is_reported_the_others_applied_and_t
     assert outcomes["time to live"] == ("failed", "UpdateTimeToLive failed: AccessDeniedException: not allowed")
     assert outcomes["deletion protection"][0] == "applied" and outcomes["tags"][0] == "applied"
     assert aws.describe_table(TableName="orders-2")["Table"]["DeletionProtectionEnabled"] is True
+
+
+# -- a restore whose answer is lost ------------------------------------------------------------------------------
+
+ALL_APPLIED = {
+    "point-in-time recovery": "applied",
+    "time to live": "applied",
+    "tags": "applied",
+    "auto scaling": "applied",
+    "stream": "applied",
+    "deletion protection": "applied",
+}
+
+
+@pytest.fixture
+def no_pauses(monkeypatch):
+    """The restore's pauses between attempts, without the waiting; the pauses taken are recorded."""
+    pauses: list[float] = []
+    monkeypatch.setattr("tablesafe.restore.Backoff", functools.partial(Backoff, sleep=pauses.append))
+    return pauses
+
+
+def settings_of(report: dict) -> dict[str, str]:
+    return {s["setting"]: s["outcome"] for s in report["settings"]}
+
+
+@pytest.mark.parametrize("lost_as", ["500", "503", "drop"])
+def test_a_restore_from_a_backup_whose_answer_is_lost_is_recognised_waited_for_and_its_settings_reapplied(
+    aws, standin, capsys, no_pauses, lost_as
+):
+    make_source(aws)
+    backup = aws.create_backup(TableName="orders", BackupName="bak")["BackupDetails"]["BackupArn"]
+    standin.restoring_seconds = 0.3  # still CREATING when the command looks
+    standin.faults.set("RestoreTableFromBackup", lost=1.0, lost_as=lost_as, limit=1)
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored", "--poll", "0.05", "--json")
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["backupArn"] == backup and report["ok"] is True
+    assert settings_of(report) == ALL_APPLIED
+    assert "answer was lost" in err and "so it is this restore" in err and report["notes"]
+    assert standin.calls.count("RestoreTableFromBackup") == 1  # sent once, never again
+    table = aws.describe_table(TableName="orders-restored")["Table"]
+    assert table["DeletionProtectionEnabled"] is True and table["ItemCount"] == 10
+    assert tags_of(aws, "orders-restored") == {"team": "shop", "cost": "7"}
+
+
+@pytest.mark.parametrize("at", ["moment", "latest"])
+def test_a_point_in_time_restore_whose_answer_is_lost_is_recognised_and_its_settings_reapplied(
+    aws, standin, capsys, no_pauses, at
+):
+    make_source(aws)
+    moment = datetime.now(UTC).isoformat() if at == "moment" else "latest"
+    standin.restoring_seconds = 0.3
+    standin.faults.set("RestoreTableToPointInTime", lost=1.0, lost_as="500", limit=1)
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-pit", "--at", moment, "--poll", "0.05", "--json")
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["method"] == "point-in-time" and settings_of(report) == ALL_APPLIED
+    assert "so it is this restore" in err
+    assert standin.calls.count("RestoreTableToPointInTime") == 1
+    assert aws.describe_table(TableName="orders-pit")["Table"]["DeletionProtectionEnabled"] is True
+
+
+def test_a_restore_with_no_effect_is_sent_again_once_the_target_is_seen_absent(aws, standin, capsys, no_pauses):
+    make_source(aws)
+    aws.create_backup(TableName="orders", BackupName="bak")
+    standin.faults.set("RestoreTableFromBackup", server_error=1.0, limit=1)  # a 5xx that changed nothing
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored", "--json")
+
+    assert code == 0, err
+    assert settings_of(json.loads(out)) == ALL_APPLIED
+    assert "did not exist, so it was sent again" in err
+    assert standin.calls.count("RestoreTableFromBackup", "error") == 1
+    assert standin.calls.count("RestoreTableFromBackup", "ok") == 1
+    assert len(no_pauses) == 1
+
+
+def test_a_restore_that_never_gets_an_answer_gives_up_saying_the_table_may_still_appear(
+    aws, standin, capsys, no_pauses
+):
+    make_source(aws)
+    aws.create_backup(TableName="orders", BackupName="bak")
+    standin.faults.set("RestoreTableFromBackup", server_error=1.0)
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored")
+
+    assert code == 1 and out == ""
+    assert err.startswith("tablesafe: error: RestoreTableFromBackup into orders-restored went unanswered")
+    assert "check orders-restored (aws dynamodb describe-table) before restoring again" in err
+    assert err.count("\n") == 1
+    assert standin.calls.count("RestoreTableFromBackup") == 6
+
+
+def test_a_throttled_restore_is_sent_again_after_a_pause(aws, standin, capsys, no_pauses):
+    make_source(aws)
+    aws.create_backup(TableName="orders", BackupName="bak")
+    standin.faults.set("RestoreTableFromBackup", throttle=1.0, throttle_as="LimitExceededException", limit=2)
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored", "--json")
+
+    assert code == 0, err
+    assert json.loads(out)["notes"] == []
+    assert standin.calls.count("RestoreTableFromBackup") == 3 and len(no_pauses) == 2
+
+
+@pytest.mark.parametrize("theirs", ["another backup", "a point in time", "a plain table"])
+def test_a_table_someone_else_made_after_a_lost_answer_is_refused_and_never_touched(
+    aws, standin, capsys, monkeypatch, theirs
+):
+    make_source(aws)
+    make_source(aws, "users", items=1)
+    aws.create_backup(TableName="orders", BackupName="ours")
+    other = aws.create_backup(TableName="users", BackupName="theirs")["BackupDetails"]["BackupArn"]
+
+    def someone_else(_seconds: float) -> None:
+        if "orders-restored" in aws.list_tables()["TableNames"]:
+            return
+        if theirs == "another backup":
+            aws.restore_table_from_backup(TargetTableName="orders-restored", BackupArn=other)
+        elif theirs == "a point in time":
+            aws.restore_table_to_point_in_time(
+                SourceTableName="orders", TargetTableName="orders-restored", UseLatestRestorableTime=True
+            )
+        else:
+            aws.create_table(
+                TableName="orders-restored",
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+
+    monkeypatch.setattr("tablesafe.restore.Backoff", functools.partial(Backoff, sleep=someone_else))
+    standin.faults.set("RestoreTableFromBackup", server_error=1.0, limit=1)  # our attempt had no effect
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored")
+
+    assert code == 1 and out == ""
+    assert err.startswith("tablesafe: error: table orders-restored was created meanwhile by someone else (")
+    assert err.endswith("nothing restored, and orders-restored was not touched\n")
+    ours = standin.calls.count("RestoreTableFromBackup") - (theirs == "another backup")
+    assert ours == 1  # sent once; what followed was a look at the target, never a resend
+    table = aws.describe_table(TableName="orders-restored")["Table"]
+    assert table["DeletionProtectionEnabled"] is False and "StreamSpecification" not in table
+    assert tags_of(aws, "orders-restored") == {}
+
+
+def test_a_target_created_between_the_check_and_the_restore_is_refused(aws, standin):
+    make_source(aws)
+    aws.create_backup(TableName="orders", BackupName="bak")
+    tables = TableGateway(boto3.Session(region_name=REGION), rate_limits={})
+
+    def phase(name: str) -> None:
+        if name == "restoring":  # someone takes the name just before the call
+            aws.create_table(
+                TableName="orders-restored",
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+
+    request = RestoreRequest(source="orders", target="orders-restored", backup="latest")
+    with pytest.raises(RestoreError, match="created meanwhile by someone else; nothing restored"):
+        restore_table(DynamoDbGateway(rate_limits={}), tables, request, tag_key="backup-plan", on_phase=phase)
+    assert tags_of(aws, "orders-restored") == {}
+
+
+class LateTables(TableGateway):
+    """DescribeTable does not show the new table at first, as AWS's eventually consistent DescribeTable may not
+    right after the table was created."""
+
+    def __init__(self, target: str, misses: int) -> None:
+        super().__init__(boto3.Session(region_name=REGION), rate_limits={})
+        self.target, self.misses = target, misses
+
+    def describe(self, name):
+        details = super().describe(name)
+        if name == self.target and self.misses > 0:
+            self.misses -= 1
+            raise TableNotFound("DescribeTable", "ResourceNotFoundException", f"Requested resource not found: {name}")
+        return details
+
+
+def test_a_lost_restore_not_yet_shown_by_describe_table_is_found_through_the_resend(aws, standin):
+    make_source(aws)
+    backup = aws.create_backup(TableName="orders", BackupName="bak")["BackupDetails"]["BackupArn"]
+    standin.faults.set("RestoreTableFromBackup", lost=1.0, lost_as="drop", limit=1)
+    tables = LateTables("orders-restored", misses=1)
+    request = RestoreRequest(source="orders", target="orders-restored", backup=backup)
+
+    report = restore_table(
+        DynamoDbGateway(rate_limits={}), tables, request, tag_key="backup-plan", poll=0.01,
+        backoff=Backoff(attempts=4, sleep=lambda _: None),
+    )  # fmt: skip
+
+    assert report.notes and "so it is this restore" in report.notes[0]
+    assert {s.setting: s.outcome.value for s in report.settings} == ALL_APPLIED
+    # the resend met the table the lost attempt had made, and changed nothing
+    assert standin.calls.codes("RestoreTableFromBackup") == {"TableAlreadyExistsException": 1}
+    assert standin.calls.count("RestoreTableFromBackup") == 2

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,13 @@ from tests.standin.protocol import (
     table_name_of,
     tagging_error,
     validation_error,
+)
+from tests.standin.restores import (
+    RESTORE_OPERATIONS,
+    RestoreRecord,
+    check_duplicate_keys,
+    describe_restore,
+    point_in_time,
 )
 
 BACKUP_TYPES = ("USER", "SYSTEM", "AWS_BACKUP")
@@ -99,6 +106,7 @@ class RegionState:
         self.table_status: dict[str, str] = {}
         self.replicas: dict[str, list[str]] = {}
         self.last_table_id: dict[str, str] = {}  # table name -> TableId of the last table seen under it
+        self.restores: dict[str, RestoreRecord] = {}  # restored table -> what it was restored to
 
     def add(self, record: BackupRecord) -> None:
         self.records[record.arn] = record
@@ -124,6 +132,14 @@ class RegionState:
         self.busy_until.pop(table, None)
         self.table_status.pop(table, None)
         self.replicas.pop(table, None)
+        self.restores.pop(table, None)
+
+    def status(self, table: str, now: float) -> str:
+        """The table's TableStatus: the override a test set, else CREATING while a restore runs, else ACTIVE."""
+        if table in self.table_status:
+            return self.table_status[table]
+        restore = self.restores.get(table)
+        return "CREATING" if restore is not None and restore.in_progress(now) else "ACTIVE"
 
 
 def _discard(keys: list[tuple[float, str]], key: tuple[float, str]) -> None:
@@ -165,6 +181,7 @@ class Fidelity:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.creating_seconds = 0.0
+        self.restoring_seconds = 0.0  # how long a restored table stays CREATING with RestoreInProgress true
         self._states: dict[tuple[str, str], RegionState] = {}
         self._handlers: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any] | None]] = {
             "CreateBackup": self.create_backup,
@@ -180,6 +197,7 @@ class Fidelity:
         with self.lock:
             self._states.clear()
             self.creating_seconds = 0.0
+            self.restoring_seconds = 0.0
 
     def handles(self, operation: str) -> bool:
         """Whether `operation` is answered here rather than by moto."""
@@ -212,11 +230,27 @@ class Fidelity:
             record = self._live_record(account, region, str(body.get("BackupArn", "")), missing_ok=True)
             if record is not None and record.status(time.monotonic()) == "CREATING":
                 raise dynamodb_error("BackupInUseException", f"Backup is being created: {record.arn}")
+        elif operation == "BatchGetItem":
+            check_duplicate_keys(body)
 
     def after_moto(self, operation: str, account: str, region: str, body: dict[str, Any], status: int) -> None:
         """Keep the overrides in step with what moto did."""
         if operation == "DeleteTable" and status == 200:
             self.state(account, region).forget_table(table_name_of(str(body.get("TableName", ""))))
+        elif operation in RESTORE_OPERATIONS and status == 200:
+            self._record_restore(operation, account, region, body)
+
+    def _record_restore(self, operation: str, account: str, region: str, body: dict[str, Any]) -> None:
+        """Remember what the new table was restored to (API_RestoreSummary: "point in time or source backup time")."""
+        if operation == "RestoreTableFromBackup":
+            record = self._live_record(account, region, str(body.get("BackupArn", "")), missing_ok=True)
+            when = record.created if record is not None else datetime.now(UTC)
+        else:
+            source = self._find_table(self.backend(account, region), str(body.get("SourceTableName", "")))
+            when = point_in_time(body, source)
+        target = table_name_of(str(body.get("TargetTableName", "")))
+        ready_at = time.monotonic() + self.restoring_seconds
+        self.state(account, region).restores[target] = RestoreRecord(restore_time=when, ready_at=ready_at)
 
     # -- DynamoDB --------------------------------------------------------------------------------------------------
 
@@ -245,7 +279,7 @@ class Fidelity:
         if table is None:
             raise dynamodb_error("TableNotFoundException", f"Table not found: {table_param}")
         state = self.state(account, region)
-        status = state.table_status.get(table.name, "ACTIVE")
+        status = state.status(table.name, time.monotonic())
         if status in _TABLE_IN_USE:
             verb = "created" if status == "CREATING" else "deleted"
             raise dynamodb_error("TableInUseException", f"Table is being {verb}: {table.name}")
@@ -332,9 +366,9 @@ class Fidelity:
         return result
 
     def describe_table(self, account: str, region: str, body: dict[str, Any]) -> dict[str, Any]:
-        """API_DescribeTable with the test-set TableStatus, the table's TableId (API_TableDescription), and Replicas +
+        """API_DescribeTable with the test-set TableStatus, the table's TableId (API_TableDescription), Replicas +
         GlobalTableVersion for global tables (version 2019.11.21 lists the replicas in the other regions, see
-        globaltables.DetermineVersion)."""
+        globaltables.DetermineVersion), and a restored table's RestoreSummary as AWS gives it (see restores.py)."""
         described: dict[str, Any] = self.backend(account, region).describe_table(_string(body, "TableName"))
         table = described["Table"]
         state = self.state(account, region)
@@ -342,6 +376,8 @@ class Fidelity:
         table["TableId"] = self.table_id(account, region, self.backend(account, region).tables[name])
         if name in state.table_status:
             table["TableStatus"] = state.table_status[name]
+        if name in state.restores:
+            describe_restore(table, state.restores[name], state.table_status.get(name))
         if state.replicas.get(name):
             table["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
             table["Replicas"] = [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in state.replicas[name]]
@@ -472,6 +508,12 @@ class Fidelity:
                     record.moto.creation_date_time = created.replace(tzinfo=None)
                     return
         raise ValueError(f"unknown backup ARN {backup_arn!r}")
+
+    def complete_restores(self) -> None:
+        """Every restore in progress is over now."""
+        with self.lock:
+            for state in self._states.values():
+                state.restores = {name: replace(r, ready_at=0.0) for name, r in state.restores.items()}
 
     def complete_backups(self) -> None:
         """Every CREATING backup becomes AVAILABLE now."""

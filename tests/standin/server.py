@@ -225,6 +225,21 @@ class StandIn:
             raise ValueError(f"creating_seconds={seconds!r} must not be negative")
         self.fidelity.creating_seconds = float(seconds)
 
+    @property
+    def restoring_seconds(self) -> float:
+        """How long a restored table stays CREATING with RestoreInProgress true (default 0)."""
+        return self.fidelity.restoring_seconds
+
+    @restoring_seconds.setter
+    def restoring_seconds(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"restoring_seconds={seconds!r} must not be negative")
+        self.fidelity.restoring_seconds = float(seconds)
+
+    def complete_restores(self) -> None:
+        """Every restore in progress is over now (instead of waiting restoring_seconds)."""
+        self.fidelity.complete_restores()
+
     def complete_backups(self) -> None:
         """Every CREATING backup becomes AVAILABLE now (instead of waiting creating_seconds)."""
         self.fidelity.complete_backups()

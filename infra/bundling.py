@@ -8,11 +8,13 @@ Python work on the Lambda's Python 3.13 on arm64; boto3 comes with the Lambda ru
 from __future__ import annotations
 
 import glob
+import hashlib
 import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -30,9 +32,16 @@ DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing_extensions")
 _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 _SKIPPED_NAMES = frozenset({"RECORD", "direct_url.json"})
-EXCLUDE = ["**/__pycache__", "**/*.pyc"]
 RUNTIME_PYTHON = "python3.13"  # the functions' runtime; its byte code goes into the asset
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the asset: the path tracebacks show
+# How the byte code is compiled (after `<python> -m`); part of the asset hash, so changing it ships a new asset.
+COMPILE_ARGS = ("compileall", "-q", "-d", LAMBDA_TASK_ROOT, "--invalidation-mode", "unchecked-hash")
+COMPILE_ENV = {"PYTHONHASHSEED": "0"}
+FILE_MODE = 0o644  # readable by the Lambda runtime's user whatever the local umask
+# Everything besides the files that decides the asset's bytes: it enters the asset hash (source_hash).
+BUILD = repr((RUNTIME_PYTHON, COMPILE_ARGS, sorted(COMPILE_ENV.items()), oct(FILE_MODE)))
+
+PythonFinder = Callable[[], str | None]
 
 
 class BundlingError(RuntimeError):
@@ -98,12 +107,31 @@ def _shipped(path: PurePosixPath) -> bool:
     )
 
 
+def source_hash(files: Sequence[AssetFile], build: str = BUILD) -> str:
+    """The asset's hash: what it is built from, never what this machine's tools made of it.
+
+    Each shipped file's relative path and bytes, in path order, plus `build`: the runtime and the compile mode its
+    byte code is made with. Whether Python 3.13 is on this machine is not part of it: every machine gives the same
+    hash for the same sources, and the asset built with byte code or without it (which runs the same) has one hash.
+    Anything else LocalBundling comes to write into the asset must enter BUILD.
+    """
+    digest = hashlib.sha256()
+    digest.update(build.encode())
+    for item in sorted(files, key=lambda f: f.target.as_posix()):
+        data = item.source.read_bytes()
+        # Length-prefixed, so no two different file sets give the same byte stream.
+        digest.update(f"\0{item.target.as_posix()}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
 @jsii.implements(ILocalBundling)
 class LocalBundling:
     """Copies the asset's files into CDK's output directory; Docker is never needed."""
 
-    def __init__(self, files: list[AssetFile]) -> None:
+    def __init__(self, files: list[AssetFile], find_python: PythonFinder) -> None:
         self._files = files
+        self._find_python = find_python
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         out = Path(output_dir)
@@ -111,8 +139,8 @@ class LocalBundling:
             target = out.joinpath(*item.target.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(item.source, target)
-            target.chmod(0o644)  # readable by the Lambda runtime's user whatever the local umask
-        compile_for_runtime(out)
+            target.chmod(FILE_MODE)
+        compile_for_runtime(out, self._find_python())
         return True
 
 
@@ -129,8 +157,8 @@ def runtime_python() -> str | None:
     return None
 
 
-def compile_for_runtime(out: Path) -> bool:
-    """Compile the asset's byte code for the runtime's Python, so a cold start does not compile every module.
+def compile_for_runtime(out: Path, python: str | None) -> bool:
+    """Compile the asset's byte code with `python` (the runtime's), so a cold start does not compile every module.
 
     Lambda's code directory is read-only, so without this the runtime compiles Powertools and tablesafe at every cold
     start (measured: import 1.49x `import boto3`, against 1.15x with byte code; docs/performance.md). The pycs are
@@ -138,32 +166,35 @@ def compile_for_runtime(out: Path) -> bool:
     /var/task as their recorded path, so the same sources always give the same asset. Without Python 3.13 here, the
     asset ships source only and works the same, with slower cold starts; synth says so.
     """
-    python = runtime_python()
     if python is None:
         print(f"tablesafe: {RUNTIME_PYTHON} not found; the code asset ships without byte code", file=sys.stderr)
         return False
-    subprocess.run(  # noqa: S603 - the runtime's own interpreter, found above
-        [python, "-m", "compileall", "-q", "-d", LAMBDA_TASK_ROOT, "--invalidation-mode", "unchecked-hash", str(out)],
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+    subprocess.run(  # noqa: S603 - the runtime's own interpreter, found by the caller
+        [python, "-m", *COMPILE_ARGS, str(out)],
+        env={**os.environ, **COMPILE_ENV},
         check=True,
         capture_output=True,
     )
     return True
 
 
-def code_asset() -> lambda_.Code:
-    """The one code asset both functions run; its hash is the hash of the bundled files (deterministic)."""
+def code_asset(find_python: PythonFinder = runtime_python) -> lambda_.Code:
+    """The one code asset both functions run, hashed from its sources (`source_hash`): the same on every machine.
+
+    `find_python` finds the interpreter that compiles the byte code (None: source only); tests pass their own.
+    """
     # Resolved now, in Python, so a missing distribution fails synth with our message, not inside jsii.
     files = asset_files()
     return lambda_.Code.from_asset(
         str(PACKAGE_DIR),
-        asset_hash_type=AssetHashType.OUTPUT,
-        exclude=EXCLUDE,
+        # CDK mixes the bundling options into this; they hold nothing of this machine (no paths, no environment).
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=source_hash(files),
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds or raises. CDK requires an image regardless.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
             # jsii calls try_bundle(output_dir, options) with the options as one struct, unlike the stub's
             # keyword form.
-            local=LocalBundling(files),  # type: ignore[arg-type]
+            local=LocalBundling(files, find_python),  # type: ignore[arg-type]
         ),
     )

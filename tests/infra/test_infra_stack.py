@@ -251,6 +251,39 @@ def test_schedules_run_on_time_retry_and_keep_what_they_could_not_deliver(gfs: S
     )
 
 
+def test_schedules_send_the_events_as_compact_json_in_a_fixed_key_order(gfs: Synthesized) -> None:
+    # The same bytes the L1 schedules sent, so nothing in Scheduler's console or a DLQ message changes.
+    inputs = sorted(s["Target"]["Input"] for s in schedules(gfs))
+
+    assert inputs[0] == (
+        '{"job":"backup","plan":"critical","rule":"quarterly-hour","scheduledTime":"<aws.scheduler.scheduled-time>"}'
+    )
+    assert inputs[-1] == '{"job":"prune","scheduledTime":"<aws.scheduler.scheduled-time>"}'
+    assert all(i == json.dumps(json.loads(i), separators=(",", ":")) for i in inputs)
+
+
+def test_prune_schedule_runs_in_utc(gfs: Synthesized) -> None:
+    prune_fn = logical_id(gfs, "AWS::Lambda::Function", "/BackupFunctions/Prune/Resource")
+    (prune,) = [s for s in schedules(gfs) if s["Target"]["Arn"]["Fn::GetAtt"][0] == prune_fn]
+
+    # Not the L2's default (Etc/UTC): the value the deployed schedules have.
+    assert prune["ScheduleExpressionTimezone"] == "UTC"
+
+
+def test_schedules_keep_their_logical_ids_group_and_generated_names(gfs: Synthesized) -> None:
+    # A new logical id, name or group replaces the schedule: CloudFormation creates the new one before deleting the
+    # old, and both could start the same slot. These are the ids the schedules had as L1 CfnSchedules.
+    assert sorted(gfs.resources(REGION, "AWS::Scheduler::Schedule")) == [
+        "SchedulesBackupcriticalquarterlyhourE5D450EF",
+        "SchedulesBackupgfsdaily984C06F1",
+        "SchedulesBackupgfshourly6FB749C4",
+        "SchedulesBackupgfsmonthly0F607C43",
+        "SchedulesPrune191330BC",
+    ]
+    gfs.templates[REGION].resource_count_is("AWS::Scheduler::ScheduleGroup", 0)
+    assert not [s for s in schedules(gfs) if {"Name", "GroupName", "KmsKeyArn"} & set(s)]
+
+
 # --- IAM ----------------------------------------------------------------------------------------------------------
 
 
@@ -339,6 +372,10 @@ def test_scheduler_role_invokes_only_the_two_functions(gfs: Synthesized) -> None
 
     assert sorted(by_action) == ["lambda:InvokeFunction", "sqs:SendMessage"]
     assert sorted(r["Fn::GetAtt"][0] for r in by_action["lambda:InvokeFunction"]) == functions
+    # Only the unqualified ARNs Scheduler calls: no `<function>:*` (every version and alias), as LambdaInvoke grants.
+    assert len(policy["PolicyDocument"]["Statement"]) == 2
+    dlq = logical_id(gfs, "AWS::SQS::Queue", "/DeadLetterQueue/Resource")
+    assert by_action["sqs:SendMessage"] == {"Fn::GetAtt": [dlq, "Arn"]}
     gfs.templates[REGION].has_resource_properties(
         "AWS::IAM::Role",
         {

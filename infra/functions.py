@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.bundling import code_asset
 from infra.config import PLANS, TablesafeConfig
+from infra.leases import SlotLeaseTable
 from tablesafe import constants
 from tablesafe.plans import ConfigError, plans_as_json
 
@@ -33,6 +34,8 @@ ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to read a failed event after the alarm
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 LAMBDA_ENV_LIMIT_BYTES = 4096  # Lambda: "the total size of all environment variables can't exceed 4 KB"
+# The lease table's name is CloudFormation's to choose (up to DynamoDB's 255 characters): counted at its longest.
+LEASE_TABLE_NAME_BYTES = 255
 
 
 def function_environment(config: TablesafeConfig, service: str) -> dict[str, str]:
@@ -51,8 +54,9 @@ def function_environment(config: TablesafeConfig, service: str) -> dict[str, str
     }
 
 
-def _check_environment_size(environment: Mapping[str, str]) -> None:
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in environment.items())
+def _check_environment_size(environment: Mapping[str, str], reserved: int = 0) -> None:
+    """`reserved`: bytes of variables added later (the lease table's name, known only at deploy time)."""
+    size = reserved + sum(len(k.encode()) + len(v.encode()) for k, v in environment.items())
     if size > LAMBDA_ENV_LIMIT_BYTES:
         raise ConfigError(
             PLANS,
@@ -82,6 +86,7 @@ class BackupFunctions(Construct):
             )
         )
         code = code_asset()
+        self.leases = SlotLeaseTable(self, "SlotLeases")
         self.backup = self._function(
             "Backup",
             config,
@@ -91,6 +96,7 @@ class BackupFunctions(Construct):
             service=constants.SERVICE_BACKUP,
             memory_mb=BACKUP_MEMORY_MB,
             description="tablesafe: on-demand backups of the tables tagged with a plan",
+            reserved_environment_bytes=len(constants.ENV_LEASE_TABLE) + LEASE_TABLE_NAME_BYTES,
         )
         self.prune = self._function(
             "Prune",
@@ -103,6 +109,7 @@ class BackupFunctions(Construct):
             description="tablesafe: deletes tablesafe's own expired backups",
         )
         self._grant_backup(self.backup)
+        self.leases.grant_holder(self.backup)
         self._grant_prune(self.prune)
 
     def _function(
@@ -116,9 +123,10 @@ class BackupFunctions(Construct):
         service: str,
         memory_mb: int,
         description: str,
+        reserved_environment_bytes: int = 0,
     ) -> lambda_.Function:
         environment = function_environment(config, service)
-        _check_environment_size(environment)
+        _check_environment_size(environment, reserved_environment_bytes)
         # CDK names the group: a fixed name would clash with the retained group of a deleted stack.
         log_group = logs.LogGroup(
             self, f"{construct_id}Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN

@@ -169,6 +169,17 @@ class Monitoring(Construct):
             ),
         )
         self._alarm(
+            "SlotLeaseUnavailable",
+            name="tablesafe-slot-lease-unavailable",
+            description="A backup run could not take, hand on or release its slot lease (the lease table was "
+            "throttled, unreachable, denied or missing) and worked without it: its backups were still made, but "
+            "a second delivery of the same slot may have backed up some tables twice. The backup function's ERROR "
+            "lines name the lease and the error.",
+            metric=_metric(
+                constants.M_SLOT_LEASE_UNAVAILABLE, {SERVICE_DIMENSION: constants.SERVICE_BACKUP}, FAILURE_PERIOD
+            ),
+        )
+        self._alarm(
             "PruneTablesFailed",
             name="tablesafe-prune-tables-failed",
             description="The prune run could not list or delete the backups of some tables.",
@@ -314,6 +325,13 @@ class Monitoring(Construct):
             cw.GraphWidget(title="Stored backup bytes", left=per_plan(constants.M_STORED_BYTES), width=8),
             cw.GraphWidget(
                 title="Estimated monthly cost (USD)", left=per_plan(constants.M_ESTIMATED_MONTHLY_COST), width=8
+            ),
+        )
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Duplicate deliveries (waited for another run of the slot, then verified it)",
+                left=per_rule(constants.M_DUPLICATE_DELIVERIES),
+                width=24,
             ),
         )
         dashboard.add_widgets(

@@ -7,6 +7,10 @@ never this repository's virtual environment. When Python 3.13 (the functions' ru
 
 Asynchronous self-invocations (continuations) go to a small local "Lambda service" run here: it records each
 `Invoke` with InvocationType Event, and `run_to_completion` runs them in turn as Lambda would.
+
+The template's DynamoDB tables (the slot-lease table) are created on the AWS endpoint when the runner starts, as
+CloudFormation would create them, each named `<stack>-<logical id>`; a `Ref` to one in a function's environment
+becomes that name.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+import boto3
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
@@ -79,6 +85,28 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table the template declares, with the name the runner gives it."""
+
+    logical_id: str
+    name: str
+    properties: Mapping[str, Any]
+
+    def create_request(self) -> dict[str, Any]:
+        """CreateTable parameters from the template's properties (keys, billing, encryption)."""
+        props = self.properties
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        if "SSESpecification" in props:
+            request["SSESpecification"] = {"Enabled": props["SSESpecification"].get("SSEEnabled", False)}
+        return request
+
+
+@dataclass(frozen=True)
 class ScheduleSpec:
     """An EventBridge Scheduler schedule and the function it targets."""
 
@@ -114,6 +142,11 @@ class CloudAssembly:
         template_file = stacks[stack]["properties"]["templateFile"]
         self.template = json.loads((self.outdir / template_file).read_text())
         resources = self.template["Resources"]
+        self.tables = {
+            logical_id: TableSpec(logical_id, f"{stack}-{logical_id}", resource["Properties"])
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::DynamoDB::Table"
+        }
         self.functions: dict[str, FunctionSpec] = {}
         by_id: dict[str, FunctionSpec] = {}
         for logical_id, resource in resources.items():
@@ -127,7 +160,7 @@ class CloudAssembly:
                 runtime=props["Runtime"],
                 timeout=int(props.get("Timeout", 3)),
                 memory=int(props.get("MemorySize", 128)),
-                environment=dict(props.get("Environment", {}).get("Variables", {})),
+                environment=self._resolve(props.get("Environment", {}).get("Variables", {})),
                 code_dir=self.outdir / resource["Metadata"]["aws:asset:path"],
             )
             self.functions[spec.name] = spec
@@ -150,6 +183,17 @@ class CloudAssembly:
 
     def function(self, name: str) -> FunctionSpec:
         return self.functions[name]
+
+    def _resolve(self, variables: Mapping[str, Any]) -> dict[str, str]:
+        """Environment values as Lambda would see them: a Ref to one of the template's tables is its name."""
+        resolved = {}
+        for key, value in variables.items():
+            if isinstance(value, dict) and value.get("Ref") in self.tables:
+                value = self.tables[value["Ref"]].name
+            if not isinstance(value, str):
+                raise ValueError(f"environment variable {key}: the runner cannot resolve {value!r}")
+            resolved[key] = value
+        return resolved
 
     def schedules_for(self, name: str) -> list[ScheduleSpec]:
         return [s for s in self.schedules if s.function.name == name]
@@ -247,6 +291,30 @@ class LambdaRunner:
                 (self._runtime_dir / package).symlink_to(source)
         self._service = _LambdaService()
         threading.Thread(target=self._service.serve_forever, daemon=True).start()
+        self.create_tables()
+
+    def create_tables(self) -> None:
+        """Create the template's DynamoDB tables on the AWS endpoint (again after the endpoint was reset)."""
+        env = self.aws_env
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=env.get("AWS_ENDPOINT_URL"),
+            region_name=self.region,
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        )
+        for table in self.assembly.tables.values():
+            try:
+                client.create_table(**table.create_request())
+            except client.exceptions.ResourceInUseException:
+                continue  # created by an earlier runner on the same endpoint
+            ttl = table.properties.get("TimeToLiveSpecification")
+            if ttl:
+                client.update_time_to_live(
+                    TableName=table.name,
+                    TimeToLiveSpecification={"Enabled": ttl["Enabled"], "AttributeName": ttl["AttributeName"]},
+                )
 
     def close(self) -> None:
         self._service.shutdown()

@@ -16,8 +16,10 @@ from tablesafe.constants import (
     M_BACKUP_RUNS_SUCCEEDED,
     M_BACKUPS_ALREADY_PRESENT,
     M_BACKUPS_CREATED,
+    M_DUPLICATE_DELIVERIES,
     M_PITR_DRIFT,
     M_REPLICAS_SKIPPED,
+    M_SLOT_LEASE_UNAVAILABLE,
     M_TABLES_FAILED,
     M_TABLES_SKIPPED,
     M_UNKNOWN_PLAN_TABLES,
@@ -25,7 +27,7 @@ from tablesafe.constants import (
 )
 from tablesafe.continuation import LambdaContinuation
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
-from tablesafe.settings import cold_start
+from tablesafe.settings import backup_leases, cold_start
 
 
 @logger.inject_lambda_context
@@ -39,21 +41,25 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         request,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
         continue_run=LambdaContinuation(context.invoked_function_arn),
+        leases=backup_leases(),
     )
     _emit(report)
-    if report.failed:
-        raise BackupRunFailed(f"{len(report.failed)} table(s) got no backup: {', '.join(sorted(report.failed))}")
+    if (failure := report.failure()) is not None:
+        raise BackupRunFailed(failure)
     return report.as_dict()
 
 
 def _emit(report: BackupReport) -> None:
-    if report.unknown_plan:
-        # Also without Plan/Rule, so that one alarm covers every rule's runs.
-        document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
-        document.add_metric(name=M_UNKNOWN_PLAN_TABLES, unit=COUNT, value=len(report.unknown_plan))
-        document.flush_metrics()
+    # Also without Plan/Rule, so that one alarm covers every rule's runs.
+    for name, count in (
+        (M_UNKNOWN_PLAN_TABLES, len(report.unknown_plan)),
+        (M_SLOT_LEASE_UNAVAILABLE, report.lease_unavailable),
+    ):
+        if count:
+            document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
+            document.add_metric(name=name, unit=COUNT, value=count)
+            document.flush_metrics()
     logger.info("backup run finished", run=report.as_dict())
-    finished = not report.failed and not report.handed_over
     put_metrics(
         {DIM_PLAN: report.plan, DIM_RULE: report.rule},
         {
@@ -64,7 +70,9 @@ def _emit(report: BackupReport) -> None:
             M_UNKNOWN_PLAN_TABLES: (len(report.unknown_plan), COUNT),
             M_REPLICAS_SKIPPED: (report.replicas_skipped, COUNT),
             M_PITR_DRIFT: (report.pitr_changed, COUNT),
-            M_BACKUP_RUNS_SUCCEEDED: (1 if finished else 0, COUNT),
+            M_BACKUP_RUNS_SUCCEEDED: (1 if report.finished else 0, COUNT),
+            M_DUPLICATE_DELIVERIES: (1 if report.duplicate_delivery else 0, COUNT),
+            M_SLOT_LEASE_UNAVAILABLE: (report.lease_unavailable, COUNT),
             M_BACKUP_RUN_DURATION: (report.duration_seconds, SECONDS),
         },
     )

@@ -16,6 +16,8 @@ ENV_REGIONS: Final = "TABLESAFE_REGIONS"
 ENV_RATE_LIMITS: Final = "TABLESAFE_RATE_LIMITS"
 # Optional: seconds of invocation time kept in reserve before handing the rest of a run to a continuation.
 ENV_TIME_RESERVE_SECONDS: Final = "TABLESAFE_TIME_RESERVE_SECONDS"
+# The backup function's slot-lease table (lease.py); the stack sets it on the backup function only.
+ENV_LEASE_TABLE: Final = "TABLESAFE_LEASE_TABLE"
 
 METRICS_NAMESPACE: Final = "Tablesafe"
 SERVICE_BACKUP: Final = "tablesafe-backup"
@@ -63,6 +65,10 @@ M_BACKUP_RUNS_SUCCEEDED: Final = "BackupRunsSucceeded"  # 1 per run that finishe
 M_BACKUP_RUN_DURATION: Final = "BackupRunDuration"  # seconds
 M_REPLICAS_SKIPPED: Final = "GlobalReplicasSkipped"
 M_PITR_DRIFT: Final = "PitrDriftCorrected"
+# A delivery of a slot another run was working on: it waited for that run, then verified the slot (never a failure).
+M_DUPLICATE_DELIVERIES: Final = "DuplicateDeliveries"
+# The slot lease could not be taken, handed on or released: the run worked without it (also without Plan/Rule).
+M_SLOT_LEASE_UNAVAILABLE: Final = "SlotLeaseUnavailable"
 # Prune metrics carry DryRun, and Plan where they are per plan.
 M_BACKUPS_DELETED: Final = "BackupsDeleted"
 M_BACKUPS_DELETE_FAILED: Final = "BackupsDeleteFailed"

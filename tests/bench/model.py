@@ -32,11 +32,14 @@ def list_backups_pages(backups: int) -> int:
 
 
 def backup_minimum(tagged: int, tag_carriers: int | None = None) -> dict[str, int]:
-    """Fewest calls a backup run can make: discovery in pages, one look at the slot, one CreateBackup a table."""
+    """Fewest calls a backup run can make: its slot lease taken (PutItem) and released (UpdateItem), discovery in
+    pages, one look at the slot, one CreateBackup a table."""
     return {
+        "PutItem": 1,
         "GetResources": get_resources_pages(tagged if tag_carriers is None else tag_carriers),
         "ListBackups": 1,
         "CreateBackup": tagged,
+        "UpdateItem": 1,
     }
 
 

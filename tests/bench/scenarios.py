@@ -21,6 +21,8 @@ from botocore.config import Config
 from tablesafe.backup import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.constants import DEFAULT_PLANS
 from tablesafe.dynamodb import DynamoDbGateway
+from tablesafe.lease import SlotLeases
+from tablesafe.lease_table import LeaseTable
 from tablesafe.naming import scheduled_name, to_slot
 from tablesafe.observability import logger
 from tablesafe.plans import parse_plans
@@ -41,6 +43,7 @@ MIN_KEEP = PLANS[PLAN].rules[0].min_keep
 OTHER_TAGS = {"team": "analytics"}  # what the untagged tables carry: GetResources must filter them out
 PRUNE_HOUR_OFFSET = timedelta(minutes=90)  # backups at 03:00, prune at 04:30, as the default schedules
 DEPLOYED_REGIONS = ("us-east-1",)  # the default cdk.json's `tablesafe:regions`, the stand-in's region
+LEASE_TABLE = "tablesafe-slot-leases"  # keyed by `pk`, as the stack's (infra/leases.py)
 
 
 @dataclass
@@ -123,8 +126,10 @@ def backup(
     continues through continue_run (as the handler's self-invocation does) until done."""
     cloud.reset()
     targets = seed_tables(cloud, tables, tagged)
+    cloud.create_tables([(LEASE_TABLE, {})])  # the slot-lease table, untagged: discovery never sees it
     limits = cloud.configure(latency_ms=conditions.latency_ms, rate_scale=conditions.scale)
     gateway = DynamoDbGateway(rate_limits=limits)  # a warm container's: clients built before the clock starts
+    leases = SlotLeases(LeaseTable(LEASE_TABLE))
     run_settings = settings(limits, reserve)
     slot = to_slot(datetime.now(UTC))
     backup_name = scheduled_name(PREFIX, PLAN, RULE, slot)
@@ -140,7 +145,12 @@ def backup(
             request = BackupRequest.from_event(queue.pop(0), now=datetime.now(UTC))
             deadline = clock() + budget if budget is not None else math.inf
             report = run_backup(
-                gateway, run_settings, request, time_left=lambda d=deadline: d - clock(), continue_run=queue.append
+                gateway,
+                run_settings,
+                request,
+                time_left=lambda d=deadline: d - clock(),
+                continue_run=queue.append,
+                leases=leases,
             )
             reports.append(report)
             if report.handed_over and not report.tables(Outcome.CREATED):
@@ -177,11 +187,12 @@ def backup(
         extra_lists = totals.get("ListBackups", 0) - minimum["ListBackups"]
         pages_seconds = extra_pages / model.rate("GetResources", conditions.scale)
         lists_seconds = extra_lists / model.rate("ListBackups", conditions.scale)
+        extra_lease = totals.get("PutItem", 0) + totals.get("UpdateItem", 0) - 2
         notes["continuation overhead"] = (
             f"each invocation discovers again and lists the slot's backups so far, side by side: {extra_pages} more "
             f"GetResources ({pages_seconds:.1f} s) and {extra_lists} more ListBackups ({lists_seconds:.1f} s) than "
             f"one invocation needs, at the limits (x{conditions.scale:g} at AWS's own); each invocation waits for "
-            f"the longer of its two"
+            f"the longer of its two; and each takes the lease and hands it on ({extra_lease} more lease writes)"
         )
         notes["invocations"] = (
             f"{len(reports)} (budget {budget:g} s each, reserve {reserve:g} s); created per invocation: "

@@ -14,7 +14,8 @@ from tablesafe import backup_handler
 from tablesafe.backup import BackupRequest, BackupRunFailed, Outcome, run_backup
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.dynamodb import DynamoDbGateway, GatewayError, ListingIncomplete
-from tablesafe.settings import Settings, cold_start
+from tablesafe.settings import Settings, backup_leases, cold_start
+from tests.lease_support import LEASE_TABLE, create_lease_table
 from tests.standin.support import create_table, list_all_backups
 
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -307,9 +308,13 @@ def test_a_run_out_of_time_hands_the_rest_to_a_continuation_that_finishes_it(sta
 
 
 def test_the_handler_emits_metrics_and_raises_naming_the_failed_table(standin, ddb, monkeypatch, capsys):
-    for name, value in {**ENV, "POWERTOOLS_SERVICE_NAME": "tablesafe-backup"}.items():
+    # The handler takes the slot's lease: its table exists, as the stack makes it.
+    create_lease_table(ddb)
+    handler_env = {**ENV, "POWERTOOLS_SERVICE_NAME": "tablesafe-backup", "TABLESAFE_LEASE_TABLE": LEASE_TABLE}
+    for name, value in handler_env.items():
         monkeypatch.setenv(name, value)
     cold_start.cache_clear()
+    backup_leases.cache_clear()
     for name in ("orders", "carts", "locked"):
         create_table(ddb, name, {"backup-plan": "daily"})
     create_table(ddb, "odd", {"backup-plan": "nightly"})
@@ -329,6 +334,7 @@ def test_the_handler_emits_metrics_and_raises_naming_the_failed_table(standin, d
     with pytest.raises(BackupRunFailed, match="locked"):
         backup_handler.lambda_handler(event, Context())
     cold_start.cache_clear()
+    backup_leases.cache_clear()
 
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     (document,) = [d for d in emf if "Plan" in d]

@@ -1,5 +1,10 @@
 """The backup run under faults on every call: one backup per table and slot, whatever is retried, repeated, raced,
-cut short or killed, and a report that names exactly the tables that got none."""
+cut short or killed, and a report that names exactly the tables that got none.
+
+Every run takes the slot's lease as the handler does (lease.py, in the account's lease table, whose calls face the
+same faults); the stand-in's CREATING time is a parameter, from 0 s (AWS accepts a second CreateBackup at once) to
+10 s.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import pytest
 from tablesafe.backup import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.dynamodb import DynamoDbGateway
 from tests.reliability.support import (
-    CREATING_SECONDS,
+    CREATING_TIMES,
     FAST,
     SIZES,
     TAG_KEY,
@@ -26,6 +31,7 @@ from tests.reliability.support import (
     build_account,
     faults_on,
     gateway,
+    leases,
     no_sleep,
     settings,
     slot_backups_by_table,
@@ -37,6 +43,32 @@ from tests.standin.support import create_table, list_all_backups
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 NAME = slot_name("daily", "daily", SLOT)
 REQUEST = BackupRequest("daily", "daily", SLOT)
+# Deliveries of one slot, as start offsets in seconds: together, seconds apart, and the issue's three (two
+# together, one 3 s later).
+DELIVERIES = [
+    pytest.param((0.0, 0.0), id="2-together"),
+    pytest.param((0.0, 3.0), id="2-3s-apart"),
+    pytest.param((0.0, 0.0, 0.0), id="3-together"),
+    pytest.param((0.0, 0.0, 3.0), id="3-one-3s-later"),
+]
+# The issue's 200 tables run with the slow suite (`pytest tests/reliability -m slow -n 2`).
+DELIVERY_SIZES = [
+    pytest.param(Size(tables=60, days=1), id="60-tables"),
+    pytest.param(Size(tables=200, days=1), id="200-tables", marks=[pytest.mark.slow, pytest.mark.timeout(1800)]),
+]
+
+
+class Clock:
+    """The wall clock the leases read, moved by the test: Lambda's retry delay without waiting a minute."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def assert_one_backup_per_healthy_table(standin: StandIn, account: Account) -> Counter[str]:
@@ -80,7 +112,7 @@ def test_every_table_gets_one_backup_and_the_report_names_exactly_those_that_got
 
     started = time.monotonic()
     with tally.measure(standin):
-        report = run_backup(gateway(), settings(), REQUEST, sleep=no_sleep)
+        report = run_backup(gateway(), settings(), REQUEST, sleep=no_sleep, leases=leases())
     seconds = time.monotonic() - started
 
     counts = assert_one_backup_per_healthy_table(standin, account)
@@ -99,11 +131,11 @@ def test_the_same_slot_run_twice_in_a_row_makes_no_extra_backup(
 ) -> None:
     account = build_account(standin, size)
     faults_on(standin)
-    run_backup(gateway(), settings(), REQUEST, sleep=no_sleep)
+    run_backup(gateway(), settings(), REQUEST, sleep=no_sleep, leases=leases())
     tally = Tally()
 
     with tally.measure(standin):
-        second = run_backup(gateway(), settings(), REQUEST, sleep=no_sleep)
+        second = run_backup(gateway(), settings(), REQUEST, sleep=no_sleep, leases=leases())
 
     counts = assert_one_backup_per_healthy_table(standin, account)
     assert_report_matches(second, account, counts)
@@ -115,47 +147,31 @@ def test_the_same_slot_run_twice_in_a_row_makes_no_extra_backup(
     record_property("figures", {"secondRunCalls": tally.as_dict()})
 
 
-class Racing(DynamoDbGateway):
-    """Holds the run's first CreateBackup until the other run is about to send its own: both have listed the slot
-    and found nothing, and they race for every table from there."""
-
-    def __init__(self, start_line: threading.Barrier) -> None:
-        super().__init__(rate_limits=FAST)
-        self.start_line = start_line
-        self.started = False
-        self._lock = threading.Lock()
-
-    def create_backup(self, table_name: str, backup_name: str) -> Any:
-        with self._lock:  # the run's other workers wait here meanwhile
-            if not self.started:
-                self.start_line.wait()
-                self.started = True
-        return super().create_backup(table_name, backup_name)
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_two_concurrent_runs_of_the_same_slot_make_no_extra_backup(
-    standin: StandIn, size: Size, record_property: Any
+@pytest.mark.parametrize("size", DELIVERY_SIZES)
+@pytest.mark.parametrize("creating", CREATING_TIMES)
+@pytest.mark.parametrize("starts", DELIVERIES)
+def test_deliveries_of_one_slot_together_or_apart_make_exactly_one_backup_per_table(
+    standin: StandIn, size: Size, creating: float, starts: tuple[float, ...], record_property: Any
 ) -> None:
-    # Real waits on both sides (botocore's backoff and the run's own): how far the runs drift apart is the point.
+    # Real waits everywhere (botocore's backoff, the run's own, the lease's polls): how far the runs drift apart
+    # under throttling is the point.
     account = build_account(standin, size)
-    standin.creating_seconds = CREATING_SECONDS  # AWS answers BackupInUseException while a backup is CREATING
+    standin.creating_seconds = creating
     faults_on(standin)
     reports: list[BackupReport] = []
     errors: list[BaseException] = []
 
-    start_line = threading.Barrier(2, timeout=120)
-
-    def run() -> None:
+    def deliver(offset: float) -> None:
+        time.sleep(offset)
         try:
-            reports.append(run_backup(Racing(start_line), settings(), REQUEST))
+            reports.append(run_backup(gateway(), settings(), REQUEST, leases=leases()))
         except BaseException as error:  # a thread's exception would otherwise only be printed
             errors.append(error)
 
     tally = Tally()
     started = time.monotonic()
     with tally.measure(standin):
-        threads = [threading.Thread(target=run) for _ in range(2)]
+        threads = [threading.Thread(target=deliver, args=(offset,)) for offset in starts]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -166,14 +182,21 @@ def test_two_concurrent_runs_of_the_same_slot_make_no_extra_backup(
     counts = assert_one_backup_per_healthy_table(standin, account)
     for report in reports:
         assert_report_matches(report, account, counts)
-    created = [set(r.tables(Outcome.CREATED)) for r in reports]
-    assert created[0] | created[1] == set(account.healthy)
+    created = Counter(table for report in reports for table in report.tables(Outcome.CREATED))
+    assert created == Counter(account.healthy), "each table created by exactly one delivery"
+    together = starts.count(0.0)
+    assert sum(report.duplicate_delivery for report in reports) >= together - 1  # they waited for the holder
+    assert all(report.lease == "held" and report.lease_unavailable == 0 for report in reports)
     record_property(
         "figures",
         {
             "tables": len(counts),
-            "createdByEachRun": [len(c) for c in created],
+            "creatingSeconds": creating,
+            "starts": list(starts),
+            "createdByEachDelivery": [len(r.tables(Outcome.CREATED)) for r in reports],
+            "duplicateDeliveries": sum(r.duplicate_delivery for r in reports),
             "duplicates": sum(n - 1 for n in counts.values()),
+            "leaseCalls": {op: dict(tally.calls.get(op, {})) for op in ("PutItem", "UpdateItem", "GetItem")},
             "backupInUseAnswers": standin.calls.codes("CreateBackup").get("BackupInUseException", 0),
             "callsByOutcome": tally.by_outcome(),
             "seconds": round(seconds, 1),
@@ -181,11 +204,13 @@ def test_two_concurrent_runs_of_the_same_slot_make_no_extra_backup(
     )
 
 
+@pytest.mark.parametrize("creating", CREATING_TIMES)
 @pytest.mark.parametrize("size", SIZES)
 def test_a_run_out_of_time_is_finished_by_its_continuations_each_table_once(
-    standin: StandIn, size: Size, fast_retries: None, record_property: Any
+    standin: StandIn, size: Size, creating: float, fast_retries: None, record_property: Any
 ) -> None:
     account = build_account(standin, size)
+    standin.creating_seconds = creating
     faults_on(standin)
     queued: list[dict[str, Any]] = []
     reports: list[BackupReport] = []
@@ -195,9 +220,13 @@ def test_a_run_out_of_time_is_finished_by_its_continuations_each_table_once(
         request = BackupRequest.from_event(event, now=datetime.now(UTC))
         # Time to start about a sixth of the tables, then only the reserve is left: the run hands over.
         budget = Budget(size.tables // 6)
-        reports.append(run_backup(gateway(), settings(), request, time_left=budget, continue_run=queued.append))
+        run = run_backup(gateway(), settings(), request, time_left=budget, continue_run=queued.append, leases=leases())
+        reports.append(run)
         event = queued.pop() if queued else None
         assert queued == []
+        # Each continuation inherits the lease from the invocation before it: none of them waits.
+        assert (run.lease, run.duplicate_delivery) == ("held", False)
+        assert event is None or event["leaseHolder"]
 
     counts = assert_one_backup_per_healthy_table(standin, account)
     assert len(reports) >= 4
@@ -235,23 +264,46 @@ class DyingGateway(DynamoDbGateway):
         return super()._call(method, operation, **params)
 
 
+@pytest.mark.parametrize("retry", ["a-minute-after-the-deadline", "before-the-lease-lapses"])
+@pytest.mark.parametrize("creating", CREATING_TIMES)
 @pytest.mark.parametrize("size", SIZES)
-def test_a_killed_run_is_finished_by_the_next_run_of_the_slot_without_duplicates(
-    standin: StandIn, size: Size, fast_retries: None
+def test_a_holder_killed_at_its_deadline_leaves_the_slot_to_lambdas_retry_which_finishes_it_without_duplicates(
+    standin: StandIn, size: Size, creating: float, retry: str, fast_retries: None
 ) -> None:
     account = build_account(standin, size)
+    standin.creating_seconds = creating
     faults_on(standin)
+    clock = Clock()
+    budget = 300.0  # the holder's invocation: its lease lasts until then plus the skew margin
 
     with pytest.raises(LambdaTimedOut):
-        run_backup(DyingGateway(after=size.tables // 3), settings(), REQUEST, sleep=no_sleep)
+        run_backup(
+            DyingGateway(after=size.tables // 3),
+            settings(),
+            REQUEST,
+            sleep=no_sleep,
+            time_left=lambda: budget,
+            leases=leases(clock=clock),
+        )
     left_behind = set(slot_backups_by_table(standin, NAME))
     assert size.tables // 3 <= len(left_behind) < size.tables
-    report = run_backup(gateway(), settings(), REQUEST, sleep=no_sleep)
+    # Lambda runs the same event again a minute after the killed invocation ended; or (a holder that died early,
+    # out of memory) the retry comes while the dead holder's lease still holds, and waits for it to lapse.
+    clock.advance(budget + 60.0 if retry == "a-minute-after-the-deadline" else 10.0)
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    report = run_backup(gateway(), settings(), REQUEST, sleep=no_sleep, leases=leases(clock=clock, sleep=wait))
 
     counts = assert_one_backup_per_healthy_table(standin, account)
     assert_report_matches(report, account, counts)
     assert set(report.tables(Outcome.CREATED)) == set(account.healthy) - left_behind
     assert set(report.tables(Outcome.ALREADY_PRESENT)) == left_behind
+    assert report.lease == "held" and report.duplicate_delivery == (retry == "before-the-lease-lapses")
+    assert (sum(waits) > 0) == (retry == "before-the-lease-lapses")
 
 
 def test_a_table_throttled_while_a_concurrent_run_backs_it_up_is_not_backed_up_twice(standin: StandIn) -> None:

@@ -21,7 +21,7 @@ from tablesafe import backup_handler, prune_handler
 from tablesafe.backup import BackupRequest, EventError, Outcome, run_backup
 from tablesafe.observability import logger
 from tablesafe.prune import PruneRequest, run_prune
-from tablesafe.settings import cold_start
+from tablesafe.settings import backup_leases, cold_start
 from tests.lambda_runner import synthesize
 from tests.reliability.support import (
     ENV,
@@ -80,8 +80,10 @@ def handler_environment(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> It
     for name, value in {**ENV, "TABLESAFE_RATE_LIMITS": json.dumps(FAST)}.items():
         monkeypatch.setenv(name, value)
     cold_start.cache_clear()
+    backup_leases.cache_clear()
     yield
     cold_start.cache_clear()
+    backup_leases.cache_clear()
 
 
 def emf_documents(output: str) -> list[dict[str, Any]]:

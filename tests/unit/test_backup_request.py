@@ -36,6 +36,19 @@ def test_a_continuation_event_round_trips():
     assert BackupRequest.from_event(request.as_event(), NOW) == request
 
 
+def test_a_continuation_event_names_the_invocation_that_handed_the_lease_on():
+    request = BackupRequest("daily", "hourly", datetime(2026, 11, 27, 3, 0, tzinfo=UTC), 1, lease_holder="9f2c")
+    assert request.as_event()["leaseHolder"] == "9f2c"
+    assert BackupRequest.from_event(request.as_event(), NOW) == request
+    assert "leaseHolder" not in BackupRequest("daily", "hourly", NOW).as_event()  # a schedule's event has none
+
+
+def test_a_garbled_lease_holder_is_refused_by_name():
+    event = {"job": "backup", "plan": "daily", "rule": "daily", "leaseHolder": "x; drop"}
+    with pytest.raises(EventError, match="leaseHolder"):
+        BackupRequest.from_event(event, NOW)
+
+
 @pytest.mark.parametrize(
     ("event", "named"),
     [

@@ -30,7 +30,13 @@ def test_floors_follow_the_documented_rates():
 
 
 def test_minimum_calls_count_pages_as_aws_returns_them():
-    assert model.backup_minimum(250) == {"GetResources": 3, "ListBackups": 1, "CreateBackup": 250}
+    assert model.backup_minimum(250) == {
+        "PutItem": 1,  # the slot lease taken...
+        "GetResources": 3,
+        "ListBackups": 1,
+        "CreateBackup": 250,
+        "UpdateItem": 1,  # ...and released
+    }
     assert model.backup_minimum(0)["GetResources"] == 1  # an empty answer is still one call
     assert model.get_resources_pages(100) == 1  # the last page carries an empty token
     assert model.list_backups_pages(180) == 2
@@ -91,7 +97,14 @@ def test_backup_scenario_backs_up_each_tagged_table_once(cloud):
 
     assert result.problems == []
     assert result.figures.calls["CreateBackup"] == 12
-    assert result.figures.minimum == {"GetResources": 1, "ListBackups": 1, "CreateBackup": 12}
+    assert result.figures.minimum == {
+        "PutItem": 1,
+        "GetResources": 1,
+        "ListBackups": 1,
+        "CreateBackup": 12,
+        "UpdateItem": 1,
+    }
+    assert (result.figures.calls["PutItem"], result.figures.calls["UpdateItem"]) == (1, 1)  # taken, released
 
 
 def test_scale_scenario_continues_across_invocations_until_every_table_is_done(cloud):

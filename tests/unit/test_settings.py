@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tablesafe.constants import DEFAULT_PLANS
-from tablesafe.settings import Settings, SettingsError
+from tablesafe.settings import Settings, SettingsError, backup_leases, cold_start
 
 GOOD = {
     "TABLESAFE_TAG_KEY": "backup-plan",
@@ -65,3 +65,30 @@ def test_the_deployed_regions_are_read_comma_separated():
 def test_without_the_deployed_regions_they_are_not_known():
     # An older deployment or the CLI: every region holding a replica stays a candidate home, as before.
     assert Settings.from_env(GOOD).deployed_regions is None
+
+
+def test_the_lease_table_is_read_when_set_and_absent_for_the_prune_function():
+    assert Settings.from_env({**GOOD, "TABLESAFE_LEASE_TABLE": "Tablesafe-eu-west-1-Leases-1A2B"}).lease_table == (
+        "Tablesafe-eu-west-1-Leases-1A2B"
+    )
+    assert Settings.from_env(GOOD).lease_table is None
+
+
+@pytest.mark.parametrize("value", ["ab", "has space", "a" * 256, "tab/le"])
+def test_a_lease_table_that_cannot_be_a_table_name_is_named(value):
+    with pytest.raises(SettingsError, match="TABLESAFE_LEASE_TABLE"):
+        Settings.from_env({**GOOD, "TABLESAFE_LEASE_TABLE": value})
+
+
+def test_the_backup_function_without_its_lease_table_fails_at_cold_start(monkeypatch):
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TABLESAFE_LEASE_TABLE", raising=False)
+    cold_start.cache_clear()
+    backup_leases.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match="TABLESAFE_LEASE_TABLE is missing"):
+            backup_leases()
+    finally:
+        cold_start.cache_clear()
+        backup_leases.cache_clear()

@@ -71,7 +71,7 @@ def test_each_continuation_may_be_a_hand_over_older_than_its_predecessor() -> No
 
 
 def test_the_allowances_cover_how_long_the_deployed_retries_and_queues_keep_an_event() -> None:
-    scheduler = timedelta(seconds=schedules.MAX_EVENT_AGE_SECONDS)
+    scheduler = timedelta(seconds=schedules.MAX_EVENT_AGE.to_seconds())
     lambda_queue = timedelta(seconds=functions.ASYNC_MAX_EVENT_AGE.to_seconds())
     assert scheduler + lambda_queue <= LATE_DELIVERY
     assert timedelta(seconds=900) + lambda_queue <= HANDOVER_DELAY  # Lambda's longest invocation, then the queue

@@ -50,10 +50,10 @@ lint-templates: synth ## cfn-lint on the synthesized templates
 	$(VENV)/bin/cfn-lint cdk.out/*.template.json
 
 demo: setup ## run the whole application locally on the embedded AWS stand-in
-	$(VENV)/bin/python -m tests.standin.demo
+	$(VENV)/bin/python -m tools.demo
 
 bench: setup ## performance benchmarks against the rate-limited stand-in (prints figures)
-	$(VENV)/bin/python -m tests.bench
+	$(VENV)/bin/python -m tools.bench
 
 deploy: setup ## deploy every stack to AWS (needs credentials)
 	cdk deploy --all

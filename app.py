@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from infra import build_app
-from tablesafe.plans import ConfigError
+from tablesafe.config.plans import ConfigError
 
 
 def main() -> None:

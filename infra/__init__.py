@@ -15,7 +15,7 @@ from infra.stack import TablesafeStack
 def build_app(app: App | None = None, environ: Mapping[str, str] = os.environ) -> tuple[App, TablesafeConfig]:
     """Validate the app's context, then add one cdk-nag-checked stack per region.
 
-    A wrong value raises tablesafe.plans.ConfigError before any stack exists, so nothing partial is synthesized.
+    A wrong value raises tablesafe.config.plans.ConfigError before any stack exists, so nothing partial is synthesized.
     Example: ``app, _ = build_app(); app.synth()``.
     """
     # No AWS::CDK::Metadata resource, whoever runs the app (the CLI is told the same by cdk.json).

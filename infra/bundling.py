@@ -32,6 +32,8 @@ DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing_extensions")
 _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 _SKIPPED_NAMES = frozenset({"RECORD", "direct_url.json"})
+# `python -m tablesafe` starts the operator CLI, which is not in the asset (lambdas/tablesafe_cli).
+_SKIPPED_PACKAGE_FILES = frozenset({PurePosixPath("tablesafe/__main__.py")})
 RUNTIME_PYTHON = "python3.13"  # the functions' runtime; its byte code goes into the asset
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the asset: the path tracebacks show
 # How the byte code is compiled (after `<python> -m`); part of the asset hash, so changing it ships a new asset.
@@ -63,7 +65,7 @@ def package_files(package_dir: Path = PACKAGE_DIR) -> list[AssetFile]:
     files = []
     for path in sorted(package_dir.rglob("*")):
         relative = PurePosixPath(package_dir.name, *path.relative_to(package_dir).parts)
-        if path.is_file() and _shipped(relative):
+        if path.is_file() and _shipped(relative) and relative not in _SKIPPED_PACKAGE_FILES:
             files.append(AssetFile(path, relative))
     return files
 

@@ -19,10 +19,10 @@ from types import MappingProxyType
 from typing import Any
 
 from tablesafe import constants
-from tablesafe.global_tables import REGION_PATTERN
-from tablesafe.naming import PREFIX_PATTERN
-from tablesafe.plans import RULE_KEYS, ConfigError, Plan, parse_plans
-from tablesafe.schedule_expr import ScheduleExpression, parse_schedule
+from tablesafe.config.plans import RULE_KEYS, ConfigError, Plan, parse_plans
+from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
+from tablesafe.rules.home_region import REGION_PATTERN
+from tablesafe.rules.naming import PREFIX_PATTERN
 
 PREFIX = "tablesafe:"
 TAG_KEY = "tablesafe:tagKey"

@@ -17,7 +17,7 @@ from infra.bundling import code_asset
 from infra.config import PLANS, TablesafeConfig
 from infra.leases import SlotLeaseTable
 from tablesafe import constants
-from tablesafe.plans import ConfigError, plans_as_json
+from tablesafe.config.plans import ConfigError, plans_as_json
 
 # Fixed names, so that a function can grant itself lambda:InvokeFunction (to hand a long run to a continuation)
 # by ARN, without a circular reference between the function and its own role's policy.

@@ -122,7 +122,7 @@ class Schedules(Construct):
             self,
             construct_id,
             description=description,
-            # The expression as the rule spells it (validated by tablesafe.schedule_expr), in the rule's time zone.
+            # The expression as the rule spells it (checked by tablesafe.config.schedule_expr), in its time zone.
             schedule=scheduler.ScheduleExpression.expression(expression, TimeZone.of(timezone)),
             # Backups run at the minute their rule names: the backup's name is its slot.
             time_window=scheduler.TimeWindow.off(),

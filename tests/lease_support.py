@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.leases import PARTITION_KEY, TTL_ATTRIBUTE
-from tablesafe.lease import SlotLeases, WaitPolicy
-from tablesafe.lease_table import LeaseTable
+from tablesafe.aws.lease_table import LeaseTable
+from tablesafe.slots.lease import SlotLeases, WaitPolicy
 
 LEASE_TABLE = "tablesafe-slot-leases"
 

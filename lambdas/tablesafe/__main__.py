@@ -1,5 +1,5 @@
-"""`python -m tablesafe`: the operator CLI."""
+"""`python -m tablesafe`: the operator CLI, which lives in tablesafe_cli (not in the functions' code asset)."""
 
-from tablesafe.cli import main
+from tablesafe_cli.main import main
 
 raise SystemExit(main())

@@ -81,5 +81,5 @@ M_STORED_BYTES: Final = "StoredBytes"
 M_ESTIMATED_MONTHLY_COST: Final = "EstimatedMonthlyCost"  # USD
 
 # Handlers (module paths inside the code asset).
-BACKUP_HANDLER: Final = "tablesafe.backup_handler.lambda_handler"
-PRUNE_HANDLER: Final = "tablesafe.prune_handler.lambda_handler"
+BACKUP_HANDLER: Final = "tablesafe.runtime.backup_handler.lambda_handler"
+PRUNE_HANDLER: Final = "tablesafe.runtime.prune_handler.lambda_handler"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.lambda_runner import CloudAssembly, LambdaRunner, synthesize
+from tools.lambda_runner import CloudAssembly, LambdaRunner, synthesize
 
 E2E_CONTEXT = {
     "tablesafe:regions": ["us-east-1"],

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.lambda_runner import Invocation
-from tests.standin.support import create_table, list_all_backups
+from tools.lambda_runner import Invocation
+from tools.standin.support import create_table, list_all_backups
 
 pytestmark = pytest.mark.xdist_group("e2e")
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.standin.support import create_table, list_all_backups
+from tools.standin.support import create_table, list_all_backups
 
 pytestmark = pytest.mark.xdist_group("e2e")
 # Relative to the clock: the function checks the event's time against its own clock, as in Lambda.

@@ -57,6 +57,16 @@ def environment(synth: Synthesized) -> dict[str, str]:
 # --- the code asset -----------------------------------------------------------------------------------------------
 
 
+def test_asset_holds_no_cli_module_and_nothing_that_imports_rich(first: Synthesized) -> None:
+    asset = asset_dir(first)
+    sources = {p.relative_to(asset).as_posix(): p.read_text() for p in asset.rglob("*.py")}
+
+    assert not [name for name in sources if name.startswith("tablesafe_cli/") or name == "tablesafe/__main__.py"]
+    assert not [name for name, text in sources.items() if "tablesafe_cli" in text]
+    importing_rich = [name for name, text in sources.items() if re.search(r"^\s*(from|import) rich\b", text, re.M)]
+    assert not importing_rich
+
+
 def test_both_functions_run_one_code_asset(first: Synthesized) -> None:
     codes = {json.dumps(f["Properties"]["Code"]) for f in first.resources(REGION, "AWS::Lambda::Function").values()}
 
@@ -67,10 +77,11 @@ def test_asset_holds_our_package_and_byte_code_for_the_runtime_only(first: Synth
     asset = asset_dir(first)
     source = ROOT / "lambdas" / "tablesafe"
     expected = {p.relative_to(source).as_posix() for p in source.rglob("*.py") if "__pycache__" not in p.parts}
+    expected.discard("__main__.py")  # `python -m tablesafe` starts the CLI, which is not in the asset
 
     shipped = {p.relative_to(asset / "tablesafe").as_posix() for p in (asset / "tablesafe").rglob("*.py")}
     assert shipped == expected
-    assert {"__init__.py", "constants.py", "backup_handler.py", "prune_handler.py"} <= shipped
+    assert {"__init__.py", "constants.py", "runtime/backup_handler.py", "runtime/prune_handler.py"} <= shipped
     pycs = list(asset.rglob("*.pyc"))
     if runtime_python() is None:  # no Python 3.13 on this machine: source only
         assert not pycs

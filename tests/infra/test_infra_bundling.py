@@ -24,7 +24,7 @@ def synthesized_asset(outdir: Path, find_python: PythonFinder) -> tuple[str, Pat
         stack,
         "Function",
         runtime=lambda_.Runtime.PYTHON_3_13,
-        handler="tablesafe.backup_handler.lambda_handler",
+        handler="tablesafe.runtime.backup_handler.lambda_handler",
         code=code_asset(find_python),
     )
     template = app.synth().get_stack_by_name("Asset").template

@@ -14,7 +14,7 @@ from infra import build_app
 from infra.config import load_config
 from infra.monitoring import AlarmWindow, describe, no_success_window
 from tablesafe import constants
-from tablesafe.plans import ConfigError
+from tablesafe.config.plans import ConfigError
 
 pytestmark = pytest.mark.xdist_group("infra")
 

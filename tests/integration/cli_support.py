@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tablesafe import cli
+from tablesafe_cli import main as cli
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from tablesafe import backup_handler
-from tablesafe.backup import BackupRequest, BackupRunFailed, Outcome, run_backup
+from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError, ListingIncomplete
+from tablesafe.backup.run import BackupRequest, BackupRunFailed, Outcome, run_backup
+from tablesafe.config.settings import Settings, backup_leases, cold_start
 from tablesafe.constants import DEFAULT_RATE_LIMITS
-from tablesafe.dynamodb import DynamoDbGateway, GatewayError, ListingIncomplete
-from tablesafe.settings import Settings, backup_leases, cold_start
+from tablesafe.runtime import backup_handler
 from tests.lease_support import LEASE_TABLE, create_lease_table
-from tests.standin.support import create_table, list_all_backups
+from tools.standin.support import create_table, list_all_backups
 
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 NAME = "tablesafe.daily.daily.20261127T0300Z"

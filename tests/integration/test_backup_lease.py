@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from tablesafe import backup_handler
-from tablesafe.backup import BackupReport, BackupRequest, Outcome, run_backup
+from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.aws.lease_table import LeaseTable
+from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
+from tablesafe.config.settings import Settings, backup_leases, cold_start
 from tablesafe.constants import DEFAULT_RATE_LIMITS
-from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.lease import HANDOFF_GRACE_SECONDS, SKEW_MARGIN_SECONDS, LeaseKey, LeaseState
-from tablesafe.lease_table import LeaseTable
-from tablesafe.settings import Settings, backup_leases, cold_start
+from tablesafe.runtime import backup_handler
+from tablesafe.slots.lease import HANDOFF_GRACE_SECONDS, SKEW_MARGIN_SECONDS, LeaseKey, LeaseState
 from tests.lease_support import LEASE_TABLE, create_lease_table, lease_items, slot_leases
-from tests.standin.support import create_table, list_all_backups
+from tools.standin.support import create_table, list_all_backups
 
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 NAME = "tablesafe.daily.daily.20261127T0300Z"

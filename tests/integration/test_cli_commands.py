@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tablesafe import cli
+from tablesafe_cli import main as cli
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -285,7 +285,7 @@ def test_the_installed_command_and_python_m_run(tmp_path):
 
 
 def test_a_throttled_backup_is_sent_again_and_a_lost_answer_is_looked_up_not_repeated(aws, capsys, monkeypatch):
-    from tablesafe.dynamodb import AmbiguousResult, DynamoDbGateway, Throttled
+    from tablesafe.aws.dynamodb import AmbiguousResult, DynamoDbGateway, Throttled
 
     make_table(aws, "orders")
     real = DynamoDbGateway.create_backup

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.integration.cli_support import run
-from tests.standin.support import create_table
+from tools.standin.support import create_table
 
 
 def recreate_orders(aws) -> tuple[str, str]:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from tablesafe.dynamodb import DynamoDbGateway, TableNotFound
-from tablesafe.restore import Backoff, RestoreError, RestoreRequest, restore_table
-from tablesafe.tables import TableGateway
+from tablesafe.aws.dynamodb import DynamoDbGateway, TableNotFound
+from tablesafe.aws.tables import TableGateway
+from tablesafe_cli.restore import Backoff, RestoreError, RestoreRequest, restore_table
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -267,8 +267,8 @@ def test_restoring_a_table_that_does_not_exist_fails_with_one_line(aws, capsys):
 
 
 def test_a_setting_that_cannot_be_reapplied_is_reported_the_others_applied_and_the_exit_is_1(aws, capsys, monkeypatch):
-    from tablesafe.dynamodb import GatewayError
-    from tablesafe.tables import TableGateway
+    from tablesafe.aws.dynamodb import GatewayError
+    from tablesafe.aws.tables import TableGateway
 
     def refuse(self, name, attribute):
         raise GatewayError("UpdateTimeToLive", "AccessDeniedException", "not allowed")
@@ -302,7 +302,7 @@ ALL_APPLIED = {
 def no_pauses(monkeypatch):
     """The restore's pauses between attempts, without the waiting; the pauses taken are recorded."""
     pauses: list[float] = []
-    monkeypatch.setattr("tablesafe.restore.Backoff", functools.partial(Backoff, sleep=pauses.append))
+    monkeypatch.setattr("tablesafe_cli.restore.Backoff", functools.partial(Backoff, sleep=pauses.append))
     return pauses
 
 
@@ -420,7 +420,7 @@ def test_a_table_someone_else_made_after_a_lost_answer_is_refused_and_never_touc
                 BillingMode="PAY_PER_REQUEST",
             )
 
-    monkeypatch.setattr("tablesafe.restore.Backoff", functools.partial(Backoff, sleep=someone_else))
+    monkeypatch.setattr("tablesafe_cli.restore.Backoff", functools.partial(Backoff, sleep=someone_else))
     standin.faults.set("RestoreTableFromBackup", server_error=1.0, limit=1)  # our attempt had no effect
 
     code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored")

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from tablesafe.backup import BackupReport, BackupRequest, Outcome, run_backup
+from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
+from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
-from tablesafe.dynamodb import DynamoDbGateway
 from tablesafe.observability import logger
-from tablesafe.settings import Settings
-from tests.standin.support import create_table, list_all_backups
+from tools.standin.support import create_table, list_all_backups
 
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1")

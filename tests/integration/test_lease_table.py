@@ -8,8 +8,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tablesafe.lease import RECORD_KEPT_SECONDS, LeaseRecord, LeaseState, LeaseStoreError
-from tablesafe.lease_table import LeaseTable
+from tablesafe.aws.lease_table import LeaseTable
+from tablesafe.slots.lease import RECORD_KEPT_SECONDS, LeaseRecord, LeaseState, LeaseStoreError
 from tests.lease_support import LEASE_TABLE, create_lease_table, lease_items
 
 KEY = "backup#daily#daily#20261127T0300Z"

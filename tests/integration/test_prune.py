@@ -13,15 +13,15 @@ from typing import Any
 import boto3
 import pytest
 
-from tablesafe import prune_handler
+from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.config.events import HANDOVER_DELAY, EventError
+from tablesafe.config.settings import Settings, cold_start
 from tablesafe.constants import DEFAULT_RATE_LIMITS
-from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.events import HANDOVER_DELAY, EventError
-from tablesafe.naming import manual_name, parse_scheduled, scheduled_name
 from tablesafe.observability import logger, metrics
-from tablesafe.prune import Outcome, PruneReport, PruneRequest, PruneRunFailed, run_prune
-from tablesafe.settings import Settings, cold_start
-from tests.standin.support import create_table, fill, list_all_backups
+from tablesafe.prune.run import Outcome, PruneReport, PruneRequest, PruneRunFailed, run_prune
+from tablesafe.rules.naming import manual_name, parse_scheduled, scheduled_name
+from tablesafe.runtime import prune_handler
+from tools.standin.support import create_table, fill, list_all_backups
 
 PREFIX = "tablesafe"
 NOW = datetime(2026, 6, 30, 4, 30, tzinfo=UTC)  # the prune's scheduled time; backups are taken at 03:00

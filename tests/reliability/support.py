@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
+from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
-from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.lease import SlotLeases, WaitPolicy
-from tablesafe.settings import Settings
+from tablesafe.slots.lease import SlotLeases, WaitPolicy
 from tests.lease_support import LEASE_TABLE, create_lease_table, slot_leases
-from tests.standin import StandIn
-from tests.standin.support import create_table, list_all_backups
+from tools.standin import StandIn
+from tools.standin.support import create_table, list_all_backups
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ PLANS: dict[str, Any] = {
         {"name": "weekly", "schedule": "cron(0 4 ? * SUN *)", "retentionDays": 14, "minKeep": 2},
     ],
 }
-# The oracle's own copy of the rules (retention, minKeep), not read through tablesafe.plans.
+# The oracle's own copy of the rules (retention, minKeep), not read through tablesafe.config.plans.
 RULES: dict[tuple[str, str], tuple[timedelta, int]] = {
     (plan, rule["name"]): (timedelta(days=rule["retentionDays"]), rule["minKeep"])
     for plan, rules in PLANS.items()
@@ -107,7 +107,7 @@ def no_sleep(_: float) -> None:
 
 
 def slot_name(plan: str, rule: str, slot: datetime) -> str:
-    """The name a rule's backup for `slot` must have (written out here, not taken from tablesafe.naming)."""
+    """The name a rule's backup for `slot` must have (written out here, not taken from tablesafe.rules.naming)."""
     return f"{PREFIX}.{plan}.{rule}.{slot.astimezone(UTC):%Y%m%dT%H%MZ}"
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tablesafe.backup import BackupReport, BackupRequest, Outcome, run_backup
-from tablesafe.dynamodb import DynamoDbGateway
+from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tests.reliability.support import (
     CREATING_TIMES,
     FAST,
@@ -37,8 +37,8 @@ from tests.reliability.support import (
     slot_backups_by_table,
     slot_name,
 )
-from tests.standin import StandIn
-from tests.standin.support import create_table, list_all_backups
+from tools.standin import StandIn
+from tools.standin.support import create_table, list_all_backups
 
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 NAME = slot_name("daily", "daily", SLOT)

@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from tablesafe import backup_handler, prune_handler
-from tablesafe.backup import BackupRequest, EventError, Outcome, run_backup
+from tablesafe.backup.run import BackupRequest, EventError, Outcome, run_backup
+from tablesafe.config.settings import backup_leases, cold_start
 from tablesafe.observability import logger
-from tablesafe.prune import PruneRequest, run_prune
-from tablesafe.settings import backup_leases, cold_start
-from tests.lambda_runner import synthesize
+from tablesafe.prune.run import PruneRequest, run_prune
+from tablesafe.runtime import backup_handler, prune_handler
 from tests.reliability.support import (
     ENV,
     FAST,
@@ -35,8 +34,9 @@ from tests.reliability.support import (
     slot_backups_by_table,
     slot_name,
 )
-from tests.standin import StandIn
-from tests.standin.support import create_table, list_all_backups
+from tools.lambda_runner import synthesize
+from tools.standin import StandIn
+from tools.standin.support import create_table, list_all_backups
 
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 RULE = {"name": "daily", "schedule": "cron(0 3 * * ? *)", "retentionDays": 35, "minKeep": 3}

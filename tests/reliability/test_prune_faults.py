@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tablesafe.backup import BackupRequest, run_backup
-from tablesafe.dynamodb import DynamoDbGateway
-from tablesafe.prune import Outcome, PruneReport, PruneRequest, run_prune
-from tablesafe.retention import longest_retention
+from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.backup.run import BackupRequest, run_backup
+from tablesafe.prune.run import Outcome, PruneReport, PruneRequest, run_prune
+from tablesafe.rules.retention import longest_retention
 from tests.reliability.support import (
     FAST,
     PREFIX,
@@ -36,8 +36,8 @@ from tests.reliability.support import (
     settings,
     slot_name,
 )
-from tests.standin import StandIn
-from tests.standin.support import create_table
+from tools.standin import StandIn
+from tools.standin.support import create_table
 
 START = datetime(2024, 6, 2, tzinfo=UTC)  # a Sunday: the weekly rule runs on days 0, 7, 14, ...
 REMOVED = (Outcome.DELETED, Outcome.ALREADY_GONE)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.lambda_runner import CloudAssembly, synthesize
+from tools.lambda_runner import CloudAssembly, synthesize
 
 pytestmark = pytest.mark.xdist_group("reliability-synth")
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.standin import StandIn
-from tests.standin.support import NO_RETRIES, create_table, error_code, fill, list_all_backups
+from tools.standin import StandIn
+from tools.standin.support import NO_RETRIES, create_table, error_code, fill, list_all_backups
 
 T0 = datetime(2024, 3, 1, 3, 0, tzinfo=UTC)
 

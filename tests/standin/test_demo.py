@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from rich.console import Console
 
-from tests.standin.demo import Scenario, main, render_account, run_demo
+from tools.demo import Scenario, main, render_account, run_demo
 
 SUNDAY = date(2026, 11, 15)
 

@@ -10,9 +10,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from tablesafe.constants import DEFAULT_RATE_LIMITS
-from tests.standin import StandIn
-from tests.standin.faults import DEFAULT_SEED, FaultRule
-from tests.standin.support import NO_RETRIES, create_table, error_code
+from tools.standin import StandIn
+from tools.standin.faults import DEFAULT_SEED, FaultRule
+from tools.standin.support import NO_RETRIES, create_table, error_code
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.standin import StandIn
-from tests.standin.support import NO_RETRIES, create_table, error_code
+from tools.standin import StandIn
+from tools.standin.support import NO_RETRIES, create_table, error_code
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from tests.standin import StandIn
-from tests.standin.support import NO_RETRIES, create_table, error_code
+from tools.standin import StandIn
+from tools.standin.support import NO_RETRIES, create_table, error_code
 
 
 def test_code_that_builds_clients_from_the_environment_reaches_the_stand_in(standin: StandIn) -> None:

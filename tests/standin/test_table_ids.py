@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.standin import StandIn
-from tests.standin.support import NO_RETRIES, create_table, list_all_backups
+from tools.standin import StandIn
+from tools.standin.support import NO_RETRIES, create_table, list_all_backups
 
 T0 = datetime(2024, 3, 1, 3, 0, tzinfo=UTC)
 EARLIER = "0f0e0d0c-0b0a-4908-8706-050403020100"

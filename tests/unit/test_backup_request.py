@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tablesafe.backup import BackupRequest, select_tables
-from tablesafe.dynamodb import TaggedTable
-from tablesafe.events import EventError
+from tablesafe.aws.dynamodb import TaggedTable
+from tablesafe.backup.run import BackupRequest, select_tables
+from tablesafe.config.events import EventError
 
 NOW = datetime(2026, 11, 27, 9, 41, 27, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
-from tablesafe.backup import BackupReport
-from tests.bench import model, scenarios
-from tests.bench.cloud import Cloud
-from tests.bench.scenarios import Conditions, PruneSeed
+from tablesafe.backup.run import BackupReport
+from tools.bench import model, scenarios
+from tools.bench.cloud import Cloud
+from tools.bench.scenarios import Conditions, PruneSeed
 
 FAST = Conditions(latency_ms=0.0, scale=100.0)  # documented limits x100: the rates are never what a tiny run waits on
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tablesafe.cli import CliConfig, UsageError, assess_table, format_age, format_size, load_config, storage_by
-from tablesafe.dynamodb import Backup
-from tablesafe.plans import parse_plans
-from tablesafe.restore import SelectionError, latest_backup, parse_key, plain_item, to_typed
-from tablesafe.tables import KeyAttribute, PitrState, TableDetails
+from tablesafe.aws.dynamodb import Backup
+from tablesafe.aws.tables import KeyAttribute, PitrState, TableDetails
+from tablesafe.config.plans import parse_plans
+from tablesafe_cli.main import CliConfig, UsageError, assess_table, format_age, format_size, load_config, storage_by
+from tablesafe_cli.restore import SelectionError, latest_backup, parse_key, plain_item, to_typed
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 PLANS = parse_plans(

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tablesafe.dynamodb import (
+from tablesafe.aws.dynamodb import (
     AmbiguousResult,
     BackupInUse,
     DeleteOutcome,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tablesafe.global_tables import backup_region, decided_without_replicas, ignored_home_tag
+from tablesafe.rules.home_region import backup_region, decided_without_replicas, ignored_home_tag
 
 POOL = ["ap-south-1", "eu-west-1", "us-east-1", "us-west-2"]
 regions = st.sets(st.sampled_from(POOL))

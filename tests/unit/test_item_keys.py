@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from tablesafe.restore import SelectionError, key_identity, parse_key
-from tablesafe.tables import KeyAttribute, TableDetails
+from tablesafe.aws.tables import KeyAttribute, TableDetails
+from tablesafe_cli.restore import SelectionError, key_identity, parse_key
 
 NAMES = ("pk", "sk")
 TABLE = TableDetails(

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tablesafe.events import EventError
-from tablesafe.lease import (
+from tablesafe.config.events import EventError
+from tablesafe.slots.lease import (
     HANDOFF_GRACE_SECONDS,
     SKEW_MARGIN_SECONDS,
     ClaimState,

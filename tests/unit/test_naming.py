@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tablesafe.naming import (
+from tablesafe.rules.naming import (
     MAX_NAME_LENGTH,
     MIN_NAME_LENGTH,
     ScheduledName,

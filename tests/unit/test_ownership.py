@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tablesafe.cli import owner_of
-from tablesafe.dynamodb import Backup
-from tablesafe.naming import is_manual, manual_name, parse_scheduled, scheduled_name
-from tablesafe.plans import parse_plans
-from tablesafe.retention import Verdict, decide
+from tablesafe.aws.dynamodb import Backup
+from tablesafe.config.plans import parse_plans
+from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name
+from tablesafe.rules.retention import Verdict, decide
+from tablesafe_cli.main import owner_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "tablesafe"

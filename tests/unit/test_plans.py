@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tablesafe.config.plans import PLANS_KEY, ConfigError, Pitr, Plan, parse_plans, plans_as_json
 from tablesafe.constants import DEFAULT_PLANS
-from tablesafe.plans import PLANS_KEY, ConfigError, Pitr, Plan, parse_plans, plans_as_json
 
 ZONES = available_timezones()
 

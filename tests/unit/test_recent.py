@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tablesafe.dynamodb import Backup
-from tablesafe.naming import scheduled_name
-from tablesafe.recent import Need, RecentListing, Release
+from tablesafe.aws.dynamodb import Backup
+from tablesafe.prune.recent import Need, RecentListing, Release
+from tablesafe.rules.naming import scheduled_name
 
 PREFIX = "tablesafe"
 NOW = datetime(2026, 6, 30, 4, 30, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tablesafe.restore import RestoreOrigin
-from tablesafe.tables import RestoredFrom
+from tablesafe.aws.tables import RestoredFrom
+from tablesafe_cli.restore import RestoreOrigin
 
 ORDERS = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
 USERS = "arn:aws:dynamodb:us-east-1:123456789012:table/users"

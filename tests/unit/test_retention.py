@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tablesafe.dynamodb import Backup
-from tablesafe.naming import manual_name, scheduled_name
-from tablesafe.plans import Plan, parse_plans
-from tablesafe.retention import Decision, Verdict, decide, past_retention, shortest_retention
+from tablesafe.aws.dynamodb import Backup
+from tablesafe.config.plans import Plan, parse_plans
+from tablesafe.rules.naming import manual_name, scheduled_name
+from tablesafe.rules.retention import Decision, Verdict, decide, past_retention, shortest_retention
 
 PREFIX = "tablesafe"
 NOW = datetime(2026, 6, 30, 4, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra import functions, schedules
-from tablesafe.events import (
+from tablesafe.config.events import (
     FUTURE_TOLERANCE,
     HANDOVER_DELAY,
     LATE_DELIVERY,
@@ -15,9 +15,9 @@ from tablesafe.events import (
     EventError,
     check_run_time,
 )
-from tablesafe.plans import parse_plans
-from tablesafe.prune import PruneRequest
-from tablesafe.retention import longest_retention
+from tablesafe.config.plans import parse_plans
+from tablesafe.prune.run import PruneRequest
+from tablesafe.rules.retention import longest_retention
 
 CLOCK = datetime(2026, 6, 30, 4, 30, 12, tzinfo=UTC)
 LONGEST = timedelta(days=90)

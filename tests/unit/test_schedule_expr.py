@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tablesafe.schedule_expr import parse_schedule
+from tablesafe.config.schedule_expr import parse_schedule
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -311,7 +311,7 @@ def test_run_times_lists_when_a_schedule_fires_in_utc():
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from tablesafe.schedule_expr import run_times
+    from tablesafe.config.schedule_expr import run_times
 
     start, end = datetime(2026, 3, 28, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)
     assert run_times("cron(0 3 * * ? *)", start, end) == [datetime(2026, 3, d, 3, tzinfo=UTC) for d in (28, 29, 30)]

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from tablesafe.config.settings import Settings, SettingsError, backup_leases, cold_start
 from tablesafe.constants import DEFAULT_PLANS
-from tablesafe.settings import Settings, SettingsError, backup_leases, cold_start
 
 GOOD = {
     "TABLESAFE_TAG_KEY": "backup-plan",

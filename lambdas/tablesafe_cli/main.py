@@ -174,11 +174,17 @@ def _regions(path: Path, raw: object) -> tuple[str, ...] | None:
 # -- the command context -----------------------------------------------------------------------------------------
 
 
-class Context:
-    """One command's parsed arguments, configuration, gateways and consoles."""
+def utc_now() -> datetime:
+    """The CLI's clock: what names a manual or on-demand backup and dates the status."""
+    return datetime.now(UTC)
 
-    def __init__(self, args: argparse.Namespace) -> None:
+
+class Context:
+    """One command's parsed arguments, configuration, gateways, consoles and clock."""
+
+    def __init__(self, args: argparse.Namespace, clock: Callable[[], datetime] = utc_now) -> None:
         self.args = args
+        self.clock = clock
         self.json: bool = args.json
         self.out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
         self.err = Console(stderr=True)
@@ -378,7 +384,7 @@ def assess_table(
 
 def cmd_status(ctx: Context) -> int:
     """Every table of the region, its plan, last backups and PITR; exit 1 when anything is flagged."""
-    now = datetime.now(UTC)
+    now = ctx.clock()
     with ctx.progress() as progress:
         task = progress.add_task("listing tables and backups", total=None)
         names = ctx.tables.list_tables()
@@ -536,7 +542,7 @@ def cmd_backup(ctx: Context) -> int:
     args, config = ctx.args, ctx.config
     if (args.plan is None) != (args.rule is None):
         raise UsageError("--plan and --rule go together: give both (pruned by that rule) or neither (manual)")
-    now = datetime.now(UTC)
+    now = ctx.clock()
     rule = None
     if args.plan is not None:
         plan = config.plans.get(args.plan)
@@ -1082,8 +1088,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (the console script passes it to sys.exit)."""
+def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] = utc_now) -> int:
+    """Run one command; returns the exit code (the console script passes it to sys.exit). Tests pass `clock`."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -1095,7 +1101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config is None:
         args.config = "cdk.json"
     try:
-        return int(args.handler(Context(args)))
+        return int(args.handler(Context(args, clock)))
     except UsageError as error:
         return _fail(str(error), 2)
     except (Failure, RestoreError) as error:

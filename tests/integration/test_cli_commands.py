@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -95,11 +96,14 @@ def test_backup_with_plan_and_rule_is_named_for_the_rule_and_slot(aws, capsys):
 
 def test_backup_twice_in_the_same_minute_for_a_rule_creates_one_backup(aws, capsys):
     make_table(aws, "orders", "daily")
-    first = json.loads(run(capsys, "backup", "orders", "--plan", "daily", "--rule", "daily", "--json")[1])
-    second = json.loads(run(capsys, "backup", "orders", "--plan", "daily", "--rule", "daily", "--json")[1])
-    if first["name"] == second["name"]:  # not across a minute boundary
-        assert second["alreadyPresent"] is True and second["arn"] == first["arn"]
-        assert len(backup_names(aws, "orders")) == 1
+    # Both runs at 03:00:10 and 03:00:50 of the same minute (a past one, so the stand-in's real creation time of
+    # the first backup falls within the slot's listing): the second finds the first instead of making another.
+    argv = ("backup", "orders", "--plan", "daily", "--rule", "daily", "--json")
+    first = json.loads(run(capsys, *argv, clock=lambda: datetime(2024, 6, 2, 3, 0, 10, tzinfo=UTC))[1])
+    second = json.loads(run(capsys, *argv, clock=lambda: datetime(2024, 6, 2, 3, 0, 50, tzinfo=UTC))[1])
+    assert first["name"] == second["name"] == "tablesafe.daily.daily.20240602T0300Z"
+    assert second["alreadyPresent"] is True and second["arn"] == first["arn"]
+    assert len(backup_names(aws, "orders")) == 1
 
 
 def test_backup_without_plan_is_manual_and_never_pruned(aws, capsys):

@@ -697,6 +697,7 @@ def test_a_dry_run_emits_the_same_counts_marked_dry_run(standin, ddb, monkeypatc
     assert run_level(dry)["DryRun"] == "true"
     for metric in ("BackupsDeleted", "OrphanedBackups", "BackupsDeleteFailed"):
         assert run_level(dry)[metric] == run_level(real)[metric]
+    assert by_plan(dry) and set(by_plan(dry)) == set(by_plan(real))  # or the loop below checks nothing
     for plan, document in by_plan(dry).items():
         assert document["DryRun"] == "true"
         assert document["StoredBackups"] == by_plan(real)[plan]["StoredBackups"]  # what a real run leaves

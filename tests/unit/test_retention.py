@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from tablesafe.aws.dynamodb import Backup
@@ -430,3 +430,10 @@ def test_property_table_ids_never_delete_more_than_grouping_by_name(backups: lis
     names_only = {d.backup.arn for d in _deleted(decide(by_name, PLANS, PREFIX, NOW))}
 
     assert with_ids <= names_only
+
+
+def test_the_properties_above_see_deletions_so_they_cannot_hold_vacuously() -> None:
+    # They assert about every deleted backup: were the strategy never to yield one, they would check nothing.
+    found = find(backups_strategy, lambda backups: len(_deleted(decide(backups, PLANS, PREFIX, NOW))) >= 2)
+
+    assert len(_deleted(decide(found, PLANS, PREFIX, NOW))) >= 2

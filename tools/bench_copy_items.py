@@ -1,6 +1,6 @@
 """Benchmark: `tablesafe copy-items` copies 100,000 items on the AWS stand-in; prints items per second.
 
-Run with `python -m tools.bench_copy_items [--items N]`. It starts the stand-in (tests/standin) in a process of its
+Run with `python -m tools.bench_copy_items [--items N]`. It starts the stand-in (tools/standin) in a process of its
 own, fills a "restored" table, then runs the CLI itself (in-process, as an operator would run it) three times into
 an empty "live" table: the default skip-existing mode (a key look-up, then a conditional PutItem per absent item),
 skip-existing again over the now full table (every item skipped), and overwrite (BatchWriteItem, 25 a call).

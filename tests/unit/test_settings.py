@@ -1,6 +1,9 @@
 """Settings fail fast at cold start and name the variable that is wrong."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -92,3 +95,70 @@ def test_the_backup_function_without_its_lease_table_fails_at_cold_start(monkeyp
     finally:
         cold_start.cache_clear()
         backup_leases.cache_clear()
+
+
+def plans_in(timezone):
+    return json.dumps(
+        {
+            "daily": [
+                {"name": "d", "schedule": "cron(0 3 * * ? *)", "retentionDays": 3, "minKeep": 1, "timezone": timezone}
+            ]
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        # The checks synth makes of the same values, which the functions used to skip.
+        ("TABLESAFE_TAG_KEY", "aws:backup-plan", "TABLESAFE_TAG_KEY='aws:backup-plan': a tag key is 1-128"),
+        ("TABLESAFE_TAG_KEY", "plan#", "TABLESAFE_TAG_KEY='plan#': a tag key"),
+        ("TABLESAFE_STORAGE_PRICE_PER_GB_MONTH", "NaN", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH='NaN'"),
+        ("TABLESAFE_STORAGE_PRICE_PER_GB_MONTH", "Infinity", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH='Infinity'"),
+        ("TABLESAFE_REGIONS", "us-east-1,us-east-1", "'us-east-1' is listed twice"),
+        ("TABLESAFE_PLANS", plans_in("Europe/Atlantis"), r"TABLESAFE_PLANS\.daily\[0\]\.timezone: 'Europe/Atlantis'"),
+    ],
+)
+def test_the_environment_gets_the_checks_synth_makes(name, value, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env({**GOOD, name: value})
+
+
+def test_a_rule_in_a_known_time_zone_is_accepted():
+    settings = Settings.from_env({**GOOD, "TABLESAFE_PLANS": plans_in("Europe/Paris")})
+    assert settings.plans["daily"].rule("d").timezone == "Europe/Paris"
+
+
+def run_python(code, **environ):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **environ}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_cold_start_with_utc_rules_does_not_import_zoneinfo():
+    # docs/performance.md: zoneinfo pulls in sysconfig; the functions pay for it only for a rule in another zone.
+    code = f"""
+import sys
+from tablesafe.config.settings import Settings
+Settings.from_env({GOOD!r})
+print(sorted(m for m in ("zoneinfo", "sysconfig") if m in sys.modules))
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_utc_needs_no_time_zone_database_and_other_zones_do():
+    # A machine (or runtime) without tzdata: UTC is still UTC; any other name cannot be checked, so it is refused.
+    code = f"""
+import sys
+sys.modules["tzdata"] = None  # nor the tzdata package, should it be installed
+from tablesafe.config.settings import Settings, SettingsError
+Settings.from_env({GOOD!r})
+try:
+    Settings.from_env({{**{GOOD!r}, "TABLESAFE_PLANS": {plans_in("Europe/Paris")!r}}})
+except SettingsError as error:
+    print(error)
+"""
+    result = run_python(code, PYTHONTZPATH=os.devnull)
+    assert result.returncode == 0, result.stderr
+    assert "TABLESAFE_PLANS.daily[0].timezone: 'Europe/Paris' is not allowed" in result.stdout

@@ -1,18 +1,26 @@
-"""The functions' settings: the environment the stack sets, validated once at cold start."""
+"""The functions' settings: the environment the stack sets, validated once at cold start.
+
+Each variable carries a value synth wrote from the context, and goes through the same check (values.py), so what
+synth accepted the functions accept and what synth refuses they refuse, in the same words.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TypeVar
 
 from tablesafe.aws.dynamodb import DynamoDbGateway, rate_limits_from_env
 from tablesafe.aws.lease_table import LeaseTable
-from tablesafe.config.plans import ConfigError, Plan, parse_plans
+from tablesafe.config import values
+from tablesafe.config.plans import ConfigError, Plan
 from tablesafe.constants import (
+    DEFAULT_GLOBAL_TABLES,
+    DEFAULT_STORAGE_PRICE_PER_GB_MONTH,
     ENV_BACKUP_NAME_PREFIX,
     ENV_DRY_RUN,
     ENV_GLOBAL_TABLES,
@@ -24,13 +32,11 @@ from tablesafe.constants import (
     ENV_TAG_KEY,
     ENV_TIME_RESERVE_SECONDS,
 )
-from tablesafe.rules.home_region import REGION_PATTERN
-from tablesafe.rules.naming import PREFIX_PATTERN
 from tablesafe.slots.lease import SlotLeases
 
-GLOBAL_TABLE_MODES = ("home-region", "every-region")
 TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # DynamoDB's rule for table names
 DEFAULT_TIME_RESERVE_SECONDS = 60.0
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
@@ -45,8 +51,8 @@ class Settings:
     plans: Mapping[str, Plan]
     backup_name_prefix: str
     dry_run: bool = False
-    storage_price_per_gb_month: float = 0.10
-    global_tables: str = "home-region"
+    storage_price_per_gb_month: float = DEFAULT_STORAGE_PRICE_PER_GB_MONTH
+    global_tables: str = DEFAULT_GLOBAL_TABLES
     rate_limits: Mapping[str, float] = field(default_factory=dict)
     time_reserve_seconds: float = DEFAULT_TIME_RESERVE_SECONDS
     # The regions tablesafe is deployed to; None when not known (every replica region may then be a home).
@@ -56,36 +62,22 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """Read and validate; SettingsError names the variable and says what is wrong."""
-        tag_key = _required(environ, ENV_TAG_KEY)
-        prefix = _required(environ, ENV_BACKUP_NAME_PREFIX)
-        if not PREFIX_PATTERN.match(prefix):
-            raise SettingsError(f"{ENV_BACKUP_NAME_PREFIX}={prefix!r}: expected 1-32 letters, digits, '_' or '-'")
-        raw_plans = _required(environ, ENV_PLANS)
-        try:
-            plans = parse_plans(json.loads(raw_plans), key=ENV_PLANS)
-        except json.JSONDecodeError as error:
-            raise SettingsError(f"{ENV_PLANS} is not JSON: {error}") from None
-        except ConfigError as error:
-            raise SettingsError(str(error)) from None
-        dry_run_raw = environ.get(ENV_DRY_RUN, "false").strip().lower()
-        if dry_run_raw not in ("true", "false"):
-            raise SettingsError(f"{ENV_DRY_RUN}={dry_run_raw!r}: expected 'true' or 'false'")
-        price = _number(environ, ENV_STORAGE_PRICE, 0.10)
-        global_tables = environ.get(ENV_GLOBAL_TABLES, "home-region")
-        if global_tables not in GLOBAL_TABLE_MODES:
-            raise SettingsError(f"{ENV_GLOBAL_TABLES}={global_tables!r}: expected one of {GLOBAL_TABLE_MODES}")
+        """Read and validate with the checks synth made; SettingsError names the variable and says what is wrong."""
+        tag_key = _checked(ENV_TAG_KEY, _required(environ, ENV_TAG_KEY), values.tag_key)
+        prefix = _checked(ENV_BACKUP_NAME_PREFIX, _required(environ, ENV_BACKUP_NAME_PREFIX), values.backup_name_prefix)
         try:
             rate_limits = rate_limits_from_env(environ)
         except ValueError as error:
             raise SettingsError(f"{ENV_RATE_LIMITS}: {error}") from None
         return cls(
             tag_key=tag_key,
-            plans=plans,
+            plans=_plans(environ),
             backup_name_prefix=prefix,
-            dry_run=dry_run_raw == "true",
-            storage_price_per_gb_month=price,
-            global_tables=global_tables,
+            dry_run=_checked(ENV_DRY_RUN, environ.get(ENV_DRY_RUN, "false"), values.boolean),
+            storage_price_per_gb_month=_price(environ),
+            global_tables=_checked(
+                ENV_GLOBAL_TABLES, environ.get(ENV_GLOBAL_TABLES, DEFAULT_GLOBAL_TABLES), values.global_tables
+            ),
             rate_limits=rate_limits,
             time_reserve_seconds=_number(environ, ENV_TIME_RESERVE_SECONDS, DEFAULT_TIME_RESERVE_SECONDS),
             deployed_regions=_regions(environ),
@@ -123,22 +115,46 @@ def _table_name(environ: Mapping[str, str], name: str) -> str | None:
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
+    value = environ.get(name, "")
+    if not value.strip():
         raise SettingsError(f"environment variable {name} is missing or empty")
-    return value
+    return value  # as written: synth checked this very text
+
+
+def _checked(name: str, raw: str, check: Callable[[str, object], T]) -> T:
+    """One variable through the check synth made of the same value; its words, after the variable and its text."""
+    try:
+        return check(name, raw)
+    except ConfigError as error:
+        raise SettingsError(f"{name}={raw!r}: {error.allowed}") from None
+
+
+def _plans(environ: Mapping[str, str]) -> Mapping[str, Plan]:
+    raw = _required(environ, ENV_PLANS)
+    try:
+        decoded = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{ENV_PLANS} is not JSON: {error}") from None
+    try:
+        return values.plans(ENV_PLANS, decoded)
+    except ConfigError as error:  # names the place inside the plans: TABLESAFE_PLANS.daily[0].minKeep
+        raise SettingsError(str(error)) from None
+
+
+def _price(environ: Mapping[str, str]) -> float:
+    raw = environ.get(ENV_STORAGE_PRICE)
+    if raw is None or not raw.strip():
+        return DEFAULT_STORAGE_PRICE_PER_GB_MONTH
+    return _checked(ENV_STORAGE_PRICE, raw, values.price)
 
 
 def _regions(environ: Mapping[str, str]) -> tuple[str, ...] | None:
     raw = environ.get(ENV_REGIONS)
     if raw is None:
         return None
-    regions = tuple(part.strip() for part in raw.split(","))
     expected = "expected the deployed regions, comma-separated, e.g. 'us-east-1,eu-west-1'"
-    for region in regions:
-        if not REGION_PATTERN.match(region):
-            raise SettingsError(f"{ENV_REGIONS}={raw!r}: {region!r} is not a region name; {expected}")
-    return regions
+    parts = [part.strip() for part in raw.split(",")]
+    return _checked(ENV_REGIONS, raw, lambda name, value: values.region_names(name, value, parts, expected))
 
 
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:

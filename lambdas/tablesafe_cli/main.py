@@ -17,10 +17,10 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -33,7 +33,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tablesafe import constants
 from tablesafe.aws.dynamodb import (
     AmbiguousResult,
     Backup,
@@ -45,12 +44,13 @@ from tablesafe.aws.dynamodb import (
     rate_limits_from_env,
 )
 from tablesafe.aws.tables import PitrState, TableDetails, TableGateway
-from tablesafe.config.plans import PLANS_KEY, ConfigError, Plan, parse_plans
 from tablesafe.prune.recent import STORED_STATUSES
 from tablesafe.prune.run import BYTES_PER_GB
-from tablesafe.rules.home_region import EVERY_REGION, HOME_REGION_TAG, REGION_PATTERN, backup_region
+from tablesafe.rules.home_region import EVERY_REGION, HOME_REGION_TAG, backup_region
 from tablesafe.rules.incarnations import incarnations
-from tablesafe.rules.naming import PREFIX_PATTERN, is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
+from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
+from tablesafe_cli import config as cli_config
+from tablesafe_cli.config import CliConfig, ConfigFileError
 from tablesafe_cli.restore import (
     CopyProgress,
     CopyReport,
@@ -67,12 +67,6 @@ from tablesafe_cli.restore import (
 )
 from tablesafe_cli.restore import Selection as CopySelection
 
-# cdk.json context keys the CLI reads (the stack reads the same keys; see docs/configuration.md).
-CONTEXT_TAG_KEY = "tablesafe:tagKey"
-CONTEXT_PREFIX = "tablesafe:backupNamePrefix"
-CONTEXT_PRICE = "tablesafe:storagePricePerGbMonth"
-CONTEXT_GLOBAL_TABLES = "tablesafe:globalTables"
-CONTEXT_REGIONS = "tablesafe:regions"
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
 CREDENTIAL_CODES = frozenset(
     {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "InvalidSignatureException"}
@@ -90,85 +84,12 @@ class Failure(Exception):
 # -- configuration -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CliConfig:
-    """What the CLI needs from the cdk.json context; constants' defaults where a key is absent."""
-
-    tag_key: str = constants.DEFAULT_TAG_KEY
-    plans: Mapping[str, Plan] = field(default_factory=lambda: parse_plans(constants.DEFAULT_PLANS))
-    prefix: str = constants.DEFAULT_BACKUP_NAME_PREFIX
-    price_per_gb_month: float = constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH
-    global_tables: str = constants.DEFAULT_GLOBAL_TABLES
-    regions: tuple[str, ...] | None = None  # where tablesafe is deployed; None: not configured (any replica region)
-
-
 def load_config(path: Path, *, explicit: bool) -> CliConfig:
-    """Read the context of a cdk.json; a missing default file means the defaults, a missing given file an error."""
-    if not path.exists():
-        if explicit:
-            raise UsageError(f"--config {path}: no such file")
-        return CliConfig()
+    """The cdk.json configuration, checked as synth checks it (tablesafe_cli.config); a wrong one exits 2."""
     try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path}: cannot read it as JSON ({error})") from None
-    context = document.get("context", {}) if isinstance(document, dict) else {}
-    if not isinstance(context, dict):
-        raise UsageError(f"{path}: 'context' must be an object")
-
-    def value(key: str, default: Any) -> Any:
-        raw = context.get(key, default)
-        # Values given with `cdk -c key=value` are strings holding JSON; accept that form in cdk.json too.
-        if isinstance(raw, str) and key in (PLANS_KEY, CONTEXT_PRICE):
-            try:
-                return json.loads(raw)
-            except json.JSONDecodeError:
-                raise UsageError(f"{path}: {key}: {raw!r} is not JSON") from None
-        return raw
-
-    try:
-        plans = parse_plans(value(PLANS_KEY, constants.DEFAULT_PLANS))
-    except ConfigError as error:
-        raise UsageError(f"{path}: {error}") from None
-    tag_key = value(CONTEXT_TAG_KEY, constants.DEFAULT_TAG_KEY)
-    if not isinstance(tag_key, str) or not tag_key:
-        raise UsageError(f"{path}: {CONTEXT_TAG_KEY}: {tag_key!r} must be a non-empty string")
-    prefix = value(CONTEXT_PREFIX, constants.DEFAULT_BACKUP_NAME_PREFIX)
-    if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
-        raise UsageError(f"{path}: {CONTEXT_PREFIX}: {prefix!r} must be 1-32 letters, digits, '_' or '-'")
-    price = value(CONTEXT_PRICE, constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH)
-    if isinstance(price, bool) or not isinstance(price, int | float) or price <= 0:
-        raise UsageError(f"{path}: {CONTEXT_PRICE}: {price!r} must be a number > 0")
-    global_tables = value(CONTEXT_GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)
-    if global_tables not in ("home-region", "every-region"):
-        raise UsageError(f"{path}: {CONTEXT_GLOBAL_TABLES}: {global_tables!r} must be 'home-region' or 'every-region'")
-    return CliConfig(
-        tag_key=tag_key,
-        plans=plans,
-        prefix=prefix,
-        price_per_gb_month=float(price),
-        global_tables=global_tables,
-        regions=_regions(path, context.get(CONTEXT_REGIONS)),
-    )
-
-
-def _regions(path: Path, raw: object) -> tuple[str, ...] | None:
-    """The deployed regions, as a list or as `-c` gives them (JSON text or comma-separated); None when absent."""
-    if raw is None:
-        return None
-    value = raw
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            value = [part.strip() for part in value.split(",")]
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(r, str) and REGION_PATTERN.match(r) for r in value)
-    ):
-        raise UsageError(f"{path}: {CONTEXT_REGIONS}: {raw!r} must be a non-empty list of region names")
-    return tuple(value)
+        return cli_config.load_config(path, explicit=explicit)
+    except ConfigFileError as error:
+        raise UsageError(str(error)) from None
 
 
 # -- the command context -----------------------------------------------------------------------------------------

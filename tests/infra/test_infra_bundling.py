@@ -67,10 +67,13 @@ def test_local_byte_code_next_to_the_sources_does_not_change_the_hash(tmp_path: 
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(lambda p: (p / "naming.py").write_bytes((p / "naming.py").read_bytes() + b"\n"), id="edited"),
-        pytest.param(lambda p: (p / "naming.py").rename(p / "names.py"), id="renamed"),
+        pytest.param(
+            lambda p: (p / "rules" / "naming.py").write_bytes((p / "rules" / "naming.py").read_bytes() + b"\n"),
+            id="edited",
+        ),
+        pytest.param(lambda p: (p / "rules" / "naming.py").rename(p / "rules" / "names.py"), id="renamed"),
         pytest.param(lambda p: (p / "extra.py").write_text("X = 1\n"), id="added"),
-        pytest.param(lambda p: (p / "naming.py").unlink(), id="removed"),
+        pytest.param(lambda p: (p / "rules" / "naming.py").unlink(), id="removed"),
     ],
 )
 def test_asset_hash_changes_when_a_shipped_file_changes(tmp_path: Path, change: Callable[[Path], object]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -204,13 +206,29 @@ def test_plans_without_pitr_leave_a_tables_pitr_alone(standin):
 
 
 def test_a_deferred_replica_asks_for_its_replicas_once_per_run(standin, global_orders):
-    standin.creating_seconds = 0.5
+    # Someone else's backup stays CREATING until our CreateBackup has been refused once, however long the run takes to
+    # get there (no timing assumed): ours is deferred, then retried once the other backup is AVAILABLE.
+    standin.creating_seconds = 3600
     eu = standin.client("dynamodb", region="eu-west-1")
-    eu.create_backup(TableName="orders", BackupName="someone-elses")  # CREATING: ours is deferred, then retried
+    eu.create_backup(TableName="orders", BackupName="someone-elses")
     standin.calls.reset()
+    refused = threading.Event()
+
+    def complete_after_the_first_refusal() -> None:
+        deadline = time.monotonic() + 120
+        while not refused.is_set() and time.monotonic() < deadline:
+            if standin.calls.codes("CreateBackup").get("BackupInUseException", 0):
+                standin.complete_backups()
+                refused.set()
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=complete_after_the_first_refusal, daemon=True)
+    watcher.start()
 
     # Deployed regions not known: eu-west-1 must ask for replicas to know it is home.
     report = run_in("eu-west-1", settings(deployed=None))
+    refused.set()
+    watcher.join()
 
     assert report.tables(Outcome.CREATED) == {"orders": "created", "carts": "created"}
     assert standin.calls.codes("CreateBackup").get("BackupInUseException", 0) >= 1

@@ -67,11 +67,12 @@ def test_a_run_with_too_little_time_continues_in_new_invocations_until_done(runn
     names = [f"t{i:03d}" for i in range(100)]
     for name in names:
         create_table(ddb, name, {"backup-plan": "daily"})
-    standin.faults.set("CreateBackup", latency_ms=1000)
+    standin.faults.set("CreateBackup", latency_ms=3000)
     event = {"job": "backup", "plan": "daily", "rule": "daily", "scheduledTime": "2026-11-27T03:00:00Z"}
 
-    # 60 s of reserve out of 62 s: each invocation starts tables for ~2 s, then hands over.
-    runs = runner.run_to_completion("tablesafe-backup", event, timeout=62)
+    # 60 s of reserve out of 68 s: each invocation starts tables for ~8 s (room for a slow cold start on a loaded
+    # machine), 16 at a time taking 3 s each, so 100 tables need several invocations.
+    runs = runner.run_to_completion("tablesafe-backup", event, timeout=68)
 
     assert len(runs) >= 2 and all(run.ok for run in runs), [run.error for run in runs]
     assert [run.event.get("continuation", 0) for run in runs] == list(range(len(runs)))

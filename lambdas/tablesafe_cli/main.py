@@ -51,21 +51,10 @@ from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
 from tablesafe_cli import config as cli_config
 from tablesafe_cli.config import CliConfig, ConfigFileError
-from tablesafe_cli.restore import (
-    CopyProgress,
-    CopyReport,
-    Mode,
-    RestoreError,
-    RestoreReport,
-    RestoreRequest,
-    SelectionError,
-    SettingOutcome,
-    copy_items,
-    plain_item,
-    restore_table,
-    to_typed_values,
-)
-from tablesafe_cli.restore import Selection as CopySelection
+from tablesafe_cli.copy_items import CopyProgress, CopyReport, Mode, copy_items
+from tablesafe_cli.copy_items import Selection as CopySelection
+from tablesafe_cli.item_keys import SelectionError, plain_item, to_typed_values
+from tablesafe_cli.restore import RestoreError, RestoreReport, RestoreRequest, SettingOutcome, restore_table
 
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
 CREDENTIAL_CODES = frozenset(

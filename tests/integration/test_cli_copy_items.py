@@ -11,7 +11,8 @@ import pytest
 
 from tablesafe.aws.dynamodb import AmbiguousResult, Throttled
 from tablesafe.aws.tables import Page, TableGateway
-from tablesafe_cli.restore import Backoff, Mode, Selection, copy_items
+from tablesafe_cli.copy_items import Mode, Selection, copy_items
+from tablesafe_cli.restore import Backoff
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -300,7 +301,7 @@ def test_the_cli_exits_1_and_lists_items_that_failed(restored_and_live, capsys, 
         raise Throttled("PutItem", "ThrottlingException", "slow down")
 
     monkeypatch.setattr(TableGateway, "put_if_absent", always_throttled)
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", lambda: no_wait_backoff(attempts=2))
+    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", lambda: no_wait_backoff(attempts=2))
     code, out, _ = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--key", '{"pk": "c#0", "sk": 0}')
     assert code == 1
     assert 'failed {"pk": "c#0", "sk": 0}: gave up after 2 attempts' in out
@@ -382,7 +383,7 @@ def test_keys_still_unread_after_the_retries_stop_the_copy_and_the_summary_says_
     path = tmp_path / "keys.json"
     path.write_text(json.dumps(keys + later))
     monkeypatch.setattr(TableGateway, "batch_get", unread_after_first_call("restored"))
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", lambda: no_wait_backoff(attempts=2))
+    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", lambda: no_wait_backoff(attempts=2))
 
     code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--keys-file", str(path),
                          "--json")  # fmt: skip
@@ -403,7 +404,7 @@ def test_keys_still_unread_after_the_retries_stop_the_copy_and_the_summary_says_
 
 def test_a_stopped_copy_lists_what_was_not_attempted_in_its_readable_summary(restored_and_live, capsys, monkeypatch):
     monkeypatch.setattr(TableGateway, "batch_get", unread_after_first_call("restored"))
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", lambda: no_wait_backoff(attempts=2))
+    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", lambda: no_wait_backoff(attempts=2))
     keys = [arg for i in range(101) for arg in ("--key", json.dumps({"pk": f"c#{i % 3}", "sk": i}))]
 
     code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", *keys)

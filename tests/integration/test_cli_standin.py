@@ -80,7 +80,7 @@ def test_writes_that_stay_unprocessed_are_counted_failed_listed_and_exit_1(aws, 
     fill(aws, "restored", 30)
     standin.faults.set("BatchWriteItem", unprocessed=1.0, tables=["live"])
     # the same attempts, without the waits between them
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", functools.partial(Backoff, sleep=lambda _: None))
+    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", functools.partial(Backoff, sleep=lambda _: None))
 
     code, out, _ = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--filter", "attribute_exists(pk)",
                        "--mode", "overwrite", "--json")  # fmt: skip

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from tablesafe.aws.tables import KeyAttribute, TableDetails
-from tablesafe_cli.restore import SelectionError, key_identity, parse_key
+from tablesafe_cli.item_keys import SelectionError, key_identity, parse_key
 
 NAMES = ("pk", "sk")
 TABLE = TableDetails(

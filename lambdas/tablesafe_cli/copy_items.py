@@ -1,0 +1,494 @@
+"""The partial restore: chosen items are read from a restored table and written into the live one.
+
+With skip-existing (the default) each item is written by a conditional PutItem, so an item the application wrote
+in the meantime is never overwritten: the existence check and the write are one atomic operation. A BatchGetItem of
+the live table's keys first skips the items already there, which saves the write capacity a failed conditional put
+would still consume; the condition, not this look-up, is the guard. With overwrite, items go in BatchWriteItem calls
+of 25, and unprocessed items are retried with exponential backoff and full jitter.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tablesafe.aws.dynamodb import (
+    AmbiguousResult,
+    GatewayError,
+    Throttled,
+)
+from tablesafe.aws.tables import (
+    BATCH_GET_LIMIT,
+    BATCH_WRITE_LIMIT,
+    Item,
+    TableDetails,
+    TableGateway,
+)
+from tablesafe_cli.item_keys import KeyIdentity, canonical, key_identity, key_of, parse_key, plain_item, unique_keys
+from tablesafe_cli.restore import Backoff, RestoreError
+
+
+class Mode(StrEnum):
+    """What copy-items does with an item that exists in the live table."""
+
+    SKIP_EXISTING = "skip-existing"
+    OVERWRITE = "overwrite"
+
+
+class Action(StrEnum):
+    """What a dry run says would happen to one item."""
+
+    COPY = "copy"  # absent from the live table
+    SKIP = "skip"  # present, and skip-existing keeps it
+    OVERWRITE = "overwrite"  # present and different, and overwrite replaces it
+    UNCHANGED = "unchanged"  # present and identical: overwriting changes nothing
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which items of the restored table to copy: keys, or a Scan filter, or a Query."""
+
+    keys: tuple[Item, ...] = ()
+    filter_expression: str | None = None
+    key_condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+    segments: int = 8
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """An item that could not be written, with why."""
+
+    key: Item
+    reason: str
+
+
+@dataclass
+class CopyReport:
+    """What copy-items did (or, in a dry run, would do)."""
+
+    source: str
+    target: str
+    mode: Mode
+    dry_run: bool
+    read: int = 0
+    copied: int = 0
+    skipped: int = 0
+    failed: list[FailedItem] = field(default_factory=list)
+    not_found: list[Item] = field(default_factory=list)  # requested keys absent from the restored table
+    planned: list[tuple[Action, Item]] = field(default_factory=list)  # dry run: what would happen, per key
+    duplicates: int = 0  # keys given more than once (as DynamoDB compares keys): each item is copied once
+    stopped: str = ""  # why the copy stopped part-way ("" when it went through)
+    not_attempted: list[Item] = field(default_factory=list)  # keys the copy never got to, when it stopped
+    seconds: float = 0.0
+
+    @property
+    def items_per_second(self) -> float:
+        """Items handled (written, skipped, failed; in a dry run, checked) per second of the whole run."""
+        handled = len(self.planned) if self.dry_run else self.copied + self.skipped + len(self.failed)
+        return handled / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {a.value: 0 for a in Action}
+        for action, _ in self.planned:
+            counts[action.value] += 1
+        body: dict[str, Any] = {
+            "from": self.source,
+            "to": self.target,
+            "mode": self.mode.value,
+            "dryRun": self.dry_run,
+            "read": self.read,
+            "copied": self.copied,
+            "skipped": self.skipped,
+            "failed": [{"key": plain_item(f.key), "reason": f.reason} for f in self.failed],
+            "notFound": [plain_item(k) for k in self.not_found],
+            "duplicateKeys": self.duplicates,
+            "complete": not self.stopped,
+            "stopped": self.stopped or None,
+            "notAttempted": [plain_item(k) for k in self.not_attempted],
+            "seconds": round(self.seconds, 3),
+            "itemsPerSecond": round(self.items_per_second, 1),
+        }
+        if self.dry_run:
+            body["wouldDo"] = counts
+            body["planned"] = [{"action": a.value, "key": plain_item(k)} for a, k in self.planned]
+        return body
+
+
+@dataclass
+class CopyProgress:
+    """Counts so far, handed to the progress callback."""
+
+    read: int = 0
+    done: int = 0
+    total: int | None = None
+
+
+def check_same_key(source: TableDetails, target: TableDetails) -> None:
+    """RestoreError unless both tables have the same key attributes, roles and types."""
+    if source.key != target.key:
+        raise RestoreError(
+            f"key schemas differ: {source.name} has {_describe_key(source)}, {target.name} has {_describe_key(target)}"
+        )
+
+
+def _describe_key(table: TableDetails) -> str:
+    return " + ".join(f"{k.name} ({k.type}, {k.role})" for k in table.key)
+
+
+class CopyStopped(Exception):
+    """Reading (or a dry run's look-up) stopped part-way; `keys`: items read that were never handled."""
+
+    def __init__(self, reason: str, keys: Sequence[Item] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.keys = list(keys)
+
+
+def copy_items(
+    tables: TableGateway,
+    source: str,
+    target: str,
+    selection: Selection,
+    *,
+    mode: Mode = Mode.SKIP_EXISTING,
+    dry_run: bool = False,
+    workers: int = 16,
+    backoff: Backoff | None = None,
+    on_progress: Callable[[CopyProgress], None] = lambda _: None,
+) -> CopyReport:
+    """Copy the selected items from `source` into `target`; see the module docstring for the write modes.
+
+    If reading stops part-way (keys still unprocessed after the retries, a Scan or Query page that fails), what is
+    in flight is finished and the report says what was written, skipped and failed, and `stopped` why."""
+    backoff = backoff or Backoff()
+    started = time.monotonic()
+    if source == target:
+        raise RestoreError("--from and --to name the same table")
+    source_table, target_table = tables.describe(source), tables.describe(target)
+    check_same_key(source_table, target_table)
+    key_names = source_table.key_names
+    keys = unique_keys([parse_key(k, source_table) for k in selection.keys], key_names)
+    report = CopyReport(source=source, target=target, mode=mode, dry_run=dry_run)
+    report.duplicates = len(selection.keys) - len(keys)
+    progress = CopyProgress(total=len(keys) or None)
+    if not keys and selection.key_condition is None:
+        progress.total = source_table.item_count or None  # an estimate (AWS refreshes it about every six hours)
+    read: set[KeyIdentity] = set()  # keys read so far, to tell which were never attempted if the copy stops
+    batches = _batches(tables, source, selection, keys, key_names, backoff, report)
+    try:
+        _copy_batches(tables, target, batches, key_names, mode, dry_run, workers, backoff, report, progress,
+                      on_progress, read if keys else None)  # fmt: skip
+    except CopyStopped as stop:
+        report.stopped = stop.reason
+        handled = read | {key_identity(k, key_names) for k in report.not_found}
+        report.not_attempted = [*stop.keys, *(k for k in keys if key_identity(k, key_names) not in handled)]
+    if dry_run:
+        report.skipped = sum(1 for a, _ in report.planned if a is Action.SKIP)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _batches(
+    tables: TableGateway,
+    source: str,
+    selection: Selection,
+    keys: Sequence[Item],
+    key_names: Sequence[str],
+    backoff: Backoff,
+    report: CopyReport,
+) -> Iterator[list[Item]]:
+    """The selected items of `source`, a batch at a time; CopyStopped when reading stops part-way."""
+    if keys:
+        yield from _read_keys(tables, source, keys, key_names, backoff, report)
+        return
+    operation = "Query" if selection.key_condition is not None else "Scan"
+    if selection.key_condition is not None:
+        pages: Iterator[list[Item]] = (
+            p.items
+            for p in tables.query(
+                source,
+                key_condition=selection.key_condition,
+                filter_expression=selection.filter_expression,
+                names=selection.names,
+                values=selection.values,
+            )
+        )
+    else:
+        pages = _parallel_scan(tables, source, selection)
+    started = False
+    try:
+        for page in pages:
+            started = True
+            yield page
+    except GatewayError as error:  # after botocore's retries
+        if not started:
+            raise  # nothing read yet (a bad filter, say): the error itself is the answer
+        raise CopyStopped(f"{operation} of {source} failed part-way, the rest was not read: {error}") from error
+
+
+def _copy_batches(
+    tables: TableGateway,
+    target: str,
+    batches: Iterable[list[Item]],
+    key_names: Sequence[str],
+    mode: Mode,
+    dry_run: bool,
+    workers: int,
+    backoff: Backoff,
+    report: CopyReport,
+    progress: CopyProgress,
+    on_progress: Callable[[CopyProgress], None],
+    read: set[KeyIdentity] | None,
+) -> None:
+    """Write (or in a dry run, plan) each batch; writes in flight are finished even when reading stops."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="copy") as pool:
+        pending: set[Future[tuple[int, int, list[FailedItem]]]] = set()
+
+        def collect(done: Iterable[Future[tuple[int, int, list[FailedItem]]]]) -> None:
+            for future in done:
+                copied, skipped, failed = future.result()
+                report.copied += copied
+                report.skipped += skipped
+                report.failed.extend(failed)
+            progress.done = report.copied + report.skipped + len(report.failed) + len(report.not_found)
+            on_progress(progress)
+
+        try:
+            for batch in batches:
+                report.read += len(batch)
+                progress.read = report.read
+                if read is not None:
+                    read.update(key_identity(i, key_names) for i in batch)
+                if dry_run:
+                    _plan(tables, target, batch, key_names, mode, backoff, report.planned)
+                    progress.done = len(report.planned)
+                    on_progress(progress)
+                    continue
+                for unit in _write_units(batch, mode):
+                    pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
+                while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    collect(done)
+        finally:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                collect(done)
+
+
+def _write_units(batch: Sequence[Item], mode: Mode) -> Iterator[list[Item]]:
+    # overwrite: one BatchWriteItem (25); skip-existing: one BatchGetItem look-up (100), then a put per absent item.
+    size = BATCH_WRITE_LIMIT if mode is Mode.OVERWRITE else BATCH_GET_LIMIT
+    for start in range(0, len(batch), size):
+        yield list(batch[start : start + size])
+
+
+def _write(
+    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], mode: Mode, backoff: Backoff
+) -> tuple[int, int, list[FailedItem]]:
+    """Write one unit; returns (copied, skipped, failed)."""
+    if mode is Mode.SKIP_EXISTING:
+        return _copy_absent(tables, target, items, key_names, backoff)
+    return _batch_put(tables, target, items, key_names, backoff)
+
+
+def _copy_absent(
+    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], backoff: Backoff
+) -> tuple[int, int, list[FailedItem]]:
+    """Skip the items the live table has, then put each other one on the condition that it is still absent."""
+    # The look-up (keys only) saves a write per present item: a conditional put that fails still costs capacity.
+    # It is an optimisation, not the guard: the condition on each put is what keeps an item written meanwhile.
+    # Keys it could not read count as absent: their put's condition still keeps an existing item.
+    try:
+        found, _, _ = _batch_get_all(tables, target, [key_of(i, key_names) for i in items], backoff, only=key_names)
+    except GatewayError:
+        found = []  # the puts meet the same error, if it is real, and report it per item
+    present = {key_identity(i, key_names) for i in found}
+    copied, skipped, failed = 0, 0, []
+    for item in items:
+        if key_identity(item, key_names) in present:
+            skipped += 1
+            continue
+        c, s, f = _put_if_absent(tables, target, item, key_names, backoff)
+        copied, skipped = copied + c, skipped + s
+        failed.extend(f)
+    return copied, skipped, failed
+
+
+def _put_if_absent(
+    tables: TableGateway, target: str, item: Item, key_names: Sequence[str], backoff: Backoff
+) -> tuple[int, int, list[FailedItem]]:
+    last = ""
+    for attempt in range(backoff.attempts):
+        try:
+            written = tables.put_if_absent(target, item, key_names[0])
+        except (Throttled, AmbiguousResult) as error:
+            # Safe to send again: if the lost attempt did write, the retry finds the item and counts it skipped.
+            last = str(error)
+            backoff.pause(attempt)
+            continue
+        except GatewayError as error:
+            return 0, 0, [FailedItem(key_of(item, key_names), str(error))]
+        return (1, 0, []) if written else (0, 1, [])
+    return 0, 0, [FailedItem(key_of(item, key_names), f"gave up after {backoff.attempts} attempts: {last}")]
+
+
+def _batch_put(
+    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], backoff: Backoff
+) -> tuple[int, int, list[FailedItem]]:
+    remaining = items
+    last = "unprocessed"
+    for attempt in range(backoff.attempts):
+        try:
+            remaining = tables.batch_put(target, remaining)
+        except (Throttled, AmbiguousResult) as error:
+            last = str(error)  # nothing (or, if ambiguous, the same puts again) was written: send it all again
+        except GatewayError as error:
+            return len(items) - len(remaining), 0, [FailedItem(key_of(i, key_names), str(error)) for i in remaining]
+        else:
+            last = "still unprocessed"
+        if not remaining:
+            return len(items), 0, []
+        backoff.pause(attempt)
+    reason = f"{last} after {backoff.attempts} attempts"
+    return len(items) - len(remaining), 0, [FailedItem(key_of(i, key_names), reason) for i in remaining]
+
+
+def _plan(
+    tables: TableGateway,
+    target: str,
+    batch: Sequence[Item],
+    key_names: Sequence[str],
+    mode: Mode,
+    backoff: Backoff,
+    planned: list[tuple[Action, Item]],
+) -> None:
+    """Add to `planned` what writing `batch` would do, from one look at the live table (nothing is written)."""
+    for start in range(0, len(batch), BATCH_GET_LIMIT):
+        chunk = batch[start : start + BATCH_GET_LIMIT]
+        try:
+            found, unread, why = _batch_get_all(tables, target, [key_of(i, key_names) for i in chunk], backoff)
+        except GatewayError as error:
+            found, unread, why = [], list(chunk), str(error)
+        if unread:
+            raise CopyStopped(
+                f"BatchGetItem on {target}: {len(unread)} keys unread ({why})",
+                [key_of(i, key_names) for i in batch[start:]],
+            )
+        existing = {key_identity(i, key_names): i for i in found}
+        for item in chunk:
+            key = key_of(item, key_names)
+            live = existing.get(key_identity(item, key_names))
+            if live is None:
+                planned.append((Action.COPY, key))
+            elif mode is Mode.SKIP_EXISTING:
+                planned.append((Action.SKIP, key))
+            else:
+                same = canonical({"M": live}) == canonical({"M": item})
+                planned.append((Action.UNCHANGED if same else Action.OVERWRITE, key))
+
+
+def _read_keys(
+    tables: TableGateway,
+    source: str,
+    keys: Sequence[Item],
+    key_names: Sequence[str],
+    backoff: Backoff,
+    report: CopyReport,
+) -> Iterator[list[Item]]:
+    """The items of distinct `keys`, 100 a BatchGetItem; CopyStopped once keys stay unread after the retries."""
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        chunk = keys[start : start + BATCH_GET_LIMIT]
+        try:
+            found, unread, why = _batch_get_all(tables, source, chunk, backoff)
+        except GatewayError as error:
+            if not start:
+                raise  # nothing read yet: the error itself is the answer
+            raise CopyStopped(f"BatchGetItem on {source}: {error}") from error
+        seen = {key_identity(i, key_names) for i in [*found, *unread]}
+        report.not_found.extend(k for k in chunk if key_identity(k, key_names) not in seen)
+        if found:
+            yield found
+        if unread:
+            raise CopyStopped(f"BatchGetItem on {source}: {len(unread)} keys unread ({why})")
+
+
+def _batch_get_all(
+    tables: TableGateway, table: str, keys: Sequence[Item], backoff: Backoff, *, only: Sequence[str] = ()
+) -> tuple[list[Item], list[Item], str]:
+    """BatchGetItem of up to 100 keys, retrying unprocessed keys with backoff: (found, still unread, why unread).
+
+    Throttled and ambiguous calls are sent again (a read); any other GatewayError is raised."""
+    found: list[Item] = []
+    remaining = list(keys)
+    why = "unprocessed"
+    for attempt in range(backoff.attempts):
+        try:
+            items, remaining = tables.batch_get(table, remaining, only=only)
+            found.extend(items)
+            why = "unprocessed"
+        except (Throttled, AmbiguousResult) as error:
+            why = str(error)
+        if not remaining:
+            return found, [], ""
+        if attempt + 1 < backoff.attempts:
+            backoff.pause(attempt)
+    return found, remaining, f"{why} after {backoff.attempts} tries"
+
+
+def _parallel_scan(tables: TableGateway, source: str, selection: Selection) -> Iterator[list[Item]]:
+    """Scan all segments at once; pages are yielded as they arrive, and an error in any segment is raised."""
+    segments = max(1, selection.segments)
+    pages: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=segments * 4)
+    stop = threading.Event()
+
+    def put(value: list[Item] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                pages.put(value, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def scan(segment: int) -> None:
+        try:
+            for page in tables.scan(
+                source,
+                segment=segment,
+                total_segments=segments,
+                filter_expression=selection.filter_expression,
+                names=selection.names,
+                values=selection.values,
+            ):
+                if page.items and not put(page.items):
+                    return
+        except BaseException as error:  # handed to the consumer, which raises it
+            put(error)
+        finally:
+            put(None)
+
+    threads = [threading.Thread(target=scan, args=(s,), daemon=True, name=f"scan-{s}") for s in range(segments)]
+    for thread in threads:
+        thread.start()
+    finished = 0
+    try:
+        while finished < segments:
+            value = pages.get()
+            if value is None:
+                finished += 1
+            elif isinstance(value, BaseException):
+                raise value
+            else:
+                yield value
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)

@@ -51,10 +51,12 @@ from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name, to_slot
 from tablesafe_cli import config as cli_config
 from tablesafe_cli.config import CliConfig, ConfigFileError
-from tablesafe_cli.copy_items import CopyProgress, CopyReport, Mode, copy_items
-from tablesafe_cli.copy_items import Selection as CopySelection
+from tablesafe_cli.copy_items import copy_items
+from tablesafe_cli.copy_report import CopyProgress, CopyReport, Mode
+from tablesafe_cli.copy_report import Selection as CopySelection
 from tablesafe_cli.item_keys import SelectionError, plain_item, to_typed_values
-from tablesafe_cli.restore import RestoreError, RestoreReport, RestoreRequest, SettingOutcome, restore_table
+from tablesafe_cli.restore import RestoreError, RestoreReport, RestoreRequest, restore_table
+from tablesafe_cli.table_settings import SettingOutcome
 
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
 CREDENTIAL_CODES = frozenset(

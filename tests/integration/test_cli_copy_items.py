@@ -11,7 +11,8 @@ import pytest
 
 from tablesafe.aws.dynamodb import AmbiguousResult, Throttled
 from tablesafe.aws.tables import Page, TableGateway
-from tablesafe_cli.copy_items import Mode, Selection, copy_items
+from tablesafe_cli.copy_items import copy_items
+from tablesafe_cli.copy_report import Mode, Selection
 from tablesafe_cli.restore import Backoff
 from tests.integration.cli_support import run
 

@@ -45,7 +45,7 @@ from tablesafe.aws.dynamodb import (
 )
 from tablesafe.aws.tables import PitrState, TableDetails, TableGateway
 from tablesafe.prune.recent import STORED_STATUSES
-from tablesafe.prune.run import BYTES_PER_GB
+from tablesafe.prune.report import BYTES_PER_GB
 from tablesafe.rules.home_region import EVERY_REGION, HOME_REGION_TAG, backup_region
 from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name, to_slot

@@ -20,7 +20,8 @@ from botocore.stub import ANY, Stubber
 from tablesafe.backup.run import BackupRequest, EventError, Outcome, run_backup
 from tablesafe.config.settings import backup_leases, cold_start
 from tablesafe.observability import logger
-from tablesafe.prune.run import PruneRequest, run_prune
+from tablesafe.prune.report import PruneRequest
+from tablesafe.prune.run import run_prune
 from tablesafe.runtime import backup_handler, prune_handler
 from tests.reliability.support import (
     ENV,

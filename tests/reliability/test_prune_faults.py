@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.run import BackupRequest, run_backup
-from tablesafe.prune.run import Outcome, PruneReport, PruneRequest, run_prune
+from tablesafe.prune.report import Outcome, PruneReport, PruneRequest
+from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
 from tests.reliability.support import (
     FAST,

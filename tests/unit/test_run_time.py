@@ -16,7 +16,7 @@ from tablesafe.config.events import (
     check_run_time,
 )
 from tablesafe.config.plans import parse_plans
-from tablesafe.prune.run import PruneRequest
+from tablesafe.prune.report import PruneRequest
 from tablesafe.rules.retention import longest_retention
 
 CLOCK = datetime(2026, 6, 30, 4, 30, 12, tzinfo=UTC)

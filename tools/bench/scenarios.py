@@ -25,7 +25,8 @@ from tablesafe.config.plans import parse_plans
 from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_PLANS
 from tablesafe.observability import logger
-from tablesafe.prune.run import PruneRequest, run_prune
+from tablesafe.prune.report import PruneRequest
+from tablesafe.prune.run import run_prune
 from tablesafe.rules.naming import scheduled_name, to_slot
 from tablesafe.slots.lease import SlotLeases
 from tools.bench import model

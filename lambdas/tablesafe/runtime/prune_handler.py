@@ -26,7 +26,8 @@ from tablesafe.constants import (
     METRICS_NAMESPACE,
 )
 from tablesafe.observability import COUNT, NONE, SECONDS, logger, metrics, put_metrics
-from tablesafe.prune.run import Outcome, PruneReport, PruneRequest, PruneRunFailed, run_prune
+from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunFailed
+from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
 
 Clock = Callable[[], datetime]

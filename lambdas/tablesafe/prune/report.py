@@ -1,0 +1,173 @@
+"""What a prune run is asked to do and what it did: the request (from its event), each deletion, storage, the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tablesafe.config.events import (
+    EventError,
+    check_run_time,
+    parse_continuation,
+    parse_time,
+    require_job,
+)
+from tablesafe.constants import JOB_PRUNE
+
+BYTES_PER_GB = 1_000_000_000  # AWS prices backup storage per GB-month; see docs/cost.md
+
+
+class PruneRunFailed(RuntimeError):
+    """Some tables or deletions failed; raised after everything else was done and the metrics were emitted."""
+
+
+class Outcome(StrEnum):
+    """What happened to one backup the rules said to delete."""
+
+    DELETED = "deleted"
+    ALREADY_GONE = "already_gone"  # BackupNotFoundException: someone (or our own retried call) deleted it first
+    IN_USE = "in_use"  # BackupInUseException: skipped this run, the next run tries again
+    FAILED = "failed"
+    WOULD_DELETE = "would_delete"  # dry run
+
+
+REMOVED = frozenset({Outcome.DELETED, Outcome.ALREADY_GONE, Outcome.WOULD_DELETE})
+
+
+@dataclass(frozen=True)
+class PruneRequest:
+    """One prune run, from the schedule, a manual invoke or a continuation."""
+
+    now: datetime  # the scheduled time: every decision is made as of this moment, so a retry decides the same
+    start_after: str | None = None  # tables up to and including this name were done by earlier invocations
+    continuation: int = 0
+
+    @classmethod
+    def from_event(cls, event: object, now: datetime, *, longest_retention: timedelta) -> PruneRequest:
+        """Validate the event against the clock (`now`); EventError names the key that is wrong.
+
+        A scheduledTime ahead of the clock, or older than the longest retention allows, is refused
+        (events.check_run_time): the run would decide "expired" against a time that is not now.
+        """
+        event = require_job(event, JOB_PRUNE)
+        scheduled = event.get("scheduledTime")
+        moment = now if scheduled is None else parse_time("scheduledTime", scheduled)
+        start_after = event.get("startAfter")
+        if start_after is not None and (not isinstance(start_after, str) or not start_after):
+            raise EventError(f"startAfter={start_after!r}: expected the name of the last table done")
+        continuation = parse_continuation(event)
+        check_run_time("scheduledTime", moment, now, longest_retention=longest_retention, continuation=continuation)
+        return cls(now=moment.astimezone(UTC), start_after=start_after, continuation=continuation)
+
+    def as_event(self) -> dict[str, Any]:
+        """The event that runs this request (used for continuations)."""
+        event: dict[str, Any] = {
+            "job": JOB_PRUNE,
+            "scheduledTime": self.now.isoformat().replace("+00:00", "Z"),
+            "continuation": self.continuation,
+        }
+        if self.start_after is not None:
+            event["startAfter"] = self.start_after
+        return event
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """One backup the rules said to delete, and what happened to it."""
+
+    table: str
+    backup_name: str
+    backup_arn: str
+    plan: str
+    rule: str
+    age_days: float
+    reason: str
+    outcome: Outcome
+    detail: str = ""
+    table_id: str | None = None  # which table of that name it was taken of (its TableId)
+
+
+@dataclass
+class PlanStorage:
+    """What one plan's backups occupy, of those the run listed."""
+
+    backups: int = 0
+    bytes: int = 0
+    estimated_backups: int = 0  # of `backups`: not listed, counted from the rule's schedule (see docs/cost.md)
+
+
+@dataclass
+class PruneReport:
+    """What a prune run (one invocation) did."""
+
+    now: datetime
+    dry_run: bool
+    price_per_gb_month: float
+    deletions: list[Deletion] = field(default_factory=list)
+    orphaned: int = 0
+    failed_tables: dict[str, str] = field(default_factory=dict)  # table -> why
+    listing_error: str = ""  # the account-wide listing failed: nothing was deleted
+    tables_done: list[str] = field(default_factory=list)  # finished by this invocation, in name order
+    handed_over: list[str] = field(default_factory=list)  # left to a continuation
+    storage: dict[str, PlanStorage] = field(default_factory=dict)  # plan -> what its listed backups hold
+    duration_seconds: float = 0.0
+
+    def count(self, *outcomes: Outcome) -> int:
+        return sum(d.outcome in outcomes for d in self.deletions)
+
+    @property
+    def deleted(self) -> int:
+        """Backups this run removed (or, in a dry run, would remove)."""
+        return self.count(*REMOVED)
+
+    @property
+    def failed_deletions(self) -> list[Deletion]:
+        return [d for d in self.deletions if d.outcome is Outcome.FAILED]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.listing_error or self.failed_tables or self.failed_deletions)
+
+    def estimated_monthly_cost(self, plan: str) -> float:
+        return self.storage[plan].bytes / BYTES_PER_GB * self.price_per_gb_month
+
+    def failure_summary(self) -> str:
+        parts = []
+        if self.listing_error:
+            parts.append(f"the account-wide listing failed, nothing was deleted ({self.listing_error})")
+        if self.failed_tables:
+            parts.append(f"{len(self.failed_tables)} table(s) failed: {', '.join(sorted(self.failed_tables))}")
+        failed = self.failed_deletions
+        if failed:
+            named = ", ".join(f"{d.backup_name} of {d.table} ({d.detail})" for d in failed[:20])
+            more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""
+            parts.append(f"{len(failed)} deletion(s) failed: {named}{more}")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "dryRun": self.dry_run,
+            "deleted": self.count(Outcome.DELETED),
+            "alreadyGone": self.count(Outcome.ALREADY_GONE),
+            "wouldDelete": self.count(Outcome.WOULD_DELETE),
+            "inUseSkipped": self.count(Outcome.IN_USE),
+            "deleteFailed": {d.backup_arn: f"{d.table}: {d.detail}" for d in self.failed_deletions},
+            "orphaned": self.orphaned,
+            "failedTables": self.failed_tables,
+            "listingError": self.listing_error,
+            "tablesDone": len(self.tables_done),
+            "handedOver": len(self.handed_over),
+            "storage": {
+                plan: {
+                    "backups": s.backups,
+                    "bytes": s.bytes,
+                    "estimatedBackups": s.estimated_backups,
+                    "estimatedMonthlyCost": round(self.estimated_monthly_cost(plan), 4),
+                }
+                for plan, s in sorted(self.storage.items())
+            },
+            "durationSeconds": round(self.duration_seconds, 3),
+        }

@@ -15,11 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from tablesafe.aws.dynamodb import (
-    AmbiguousResult,
-    GatewayError,
-    Throttled,
-)
+from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, Throttled
 from tablesafe.aws.tables import (
     BATCH_GET_LIMIT,
     BATCH_WRITE_LIMIT,

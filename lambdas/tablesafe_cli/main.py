@@ -33,6 +33,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tablesafe.aws.clients import rate_limits_from_env
 from tablesafe.aws.dynamodb import (
     AmbiguousResult,
     Backup,
@@ -41,7 +42,6 @@ from tablesafe.aws.dynamodb import (
     GatewayError,
     TableNotFound,
     Throttled,
-    rate_limits_from_env,
 )
 from tablesafe.aws.tables import PitrState, TableDetails, TableGateway
 from tablesafe.prune.recent import STORED_STATUSES

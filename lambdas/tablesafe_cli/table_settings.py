@@ -7,9 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tablesafe.aws.dynamodb import (
-    GatewayError,
-)
+from tablesafe.aws.dynamodb import GatewayError
 from tablesafe.aws.tables import (
     PitrState,
     ScalingSetup,

@@ -6,6 +6,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tablesafe.aws.clients import RateLimiter, rate_limits_from_env
 from tablesafe.aws.dynamodb import (
     AmbiguousResult,
     BackupInUse,
@@ -13,11 +14,9 @@ from tablesafe.aws.dynamodb import (
     DynamoDbGateway,
     GatewayError,
     ListingIncomplete,
-    RateLimiter,
     TableInUse,
     TableNotFound,
     Throttled,
-    rate_limits_from_env,
 )
 
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tablesafe.aws.dynamodb import Backup, RateLimiter
+from tablesafe.aws.clients import RateLimiter
+from tablesafe.aws.dynamodb import Backup
 from tablesafe.config.plans import Plan
 from tablesafe.rules.retention import Verdict, decide
 

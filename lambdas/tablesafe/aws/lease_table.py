@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tablesafe.aws.dynamodb import client_config
+from tablesafe.aws.clients import client_config
 from tablesafe.slots.lease import RECORD_KEPT_SECONDS, LeaseRecord, LeaseState, LeaseStoreError
 
 CONDITION_FAILED = "ConditionalCheckFailedException"

@@ -27,15 +27,8 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from tablesafe.aws.dynamodb import (
-    AmbiguousResult,
-    GatewayError,
-    Pacer,
-    TableNotFound,
-    as_datetime,
-    classify_error,
-    client_config,
-)
+from tablesafe.aws.clients import Pacer, client_config
+from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, TableNotFound, as_datetime, classify_error
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 
 Item = dict[str, Any]  # one item in DynamoDB's typed JSON: {"pk": {"S": "a"}, "n": {"N": "1"}}

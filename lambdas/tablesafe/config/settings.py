@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TypeVar
 
-from tablesafe.aws.dynamodb import DynamoDbGateway, rate_limits_from_env
+from tablesafe.aws.clients import rate_limits_from_env
+from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
 from tablesafe.config import values
 from tablesafe.config.plans import ConfigError, Plan

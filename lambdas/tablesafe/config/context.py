@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tablesafe import constants
 from tablesafe.config import values
+from tablesafe.config.archive import Archive
 from tablesafe.config.plans import RULE_KEYS, ConfigError, Plan
 from tablesafe.config.schedule_expr import ScheduleExpression
 
@@ -29,6 +30,7 @@ ALARM_EMAIL = "tablesafe:alarmEmail"
 DRY_RUN = "tablesafe:dryRun"
 STORAGE_PRICE = "tablesafe:storagePricePerGbMonth"
 GLOBAL_TABLES = "tablesafe:globalTables"
+ARCHIVE = "tablesafe:archive"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -39,6 +41,7 @@ KNOWN_KEYS = (
     DRY_RUN,
     STORAGE_PRICE,
     GLOBAL_TABLES,
+    ARCHIVE,
 )
 _REGIONS_ALLOWED = 'expected a non-empty list of AWS region names, e.g. ["us-east-1", "eu-west-1"]'
 
@@ -57,6 +60,7 @@ class TablesafeConfig:
     dry_run: bool
     storage_price_per_gb_month: float
     global_tables: str
+    archive: Archive = field(default_factory=Archive)  # where the exports of "target": "export" rules go
 
 
 def parse_context(
@@ -82,6 +86,7 @@ def parse_context(
             STORAGE_PRICE, context.get(STORAGE_PRICE, constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH)
         ),
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
+        archive=values.archive(ARCHIVE, context.get(ARCHIVE)),
     )
 
 

@@ -265,6 +265,11 @@ class StandIn:
         with self.fidelity.lock:
             self.fidelity.exports.fail_exports(table, code, message)
 
+    def clear_export_failures(self) -> None:
+        """Exports requested from now on succeed again."""
+        with self.fidelity.lock:
+            self.fidelity.exports.clear_failures()
+
     def expire_export_client_tokens(self) -> None:
         """Pretend the 8 hours AWS honours an export's ClientToken for have passed."""
         with self.fidelity.lock:

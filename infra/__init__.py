@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.archive import TablesafeArchiveStack
 from infra.config import TablesafeConfig, load_config
 from infra.stack import TablesafeStack
 
@@ -23,6 +24,8 @@ def build_app(app: App | None = None, environ: Mapping[str, str] = os.environ) -
     config = load_config(app.node.get_all_context(), environ)
     for region in config.regions:
         TablesafeStack(app, region, config=config)
+    if config.archive.source_accounts:  # an archive account is set up: its stack, deployed on its own there
+        TablesafeArchiveStack(app, config=config)
     # cdk-nag 3 is a policy-validation plugin: an unacknowledged finding fails synthesis. Acknowledgments (each with
     # its reason, next to the resource in code) are also written into the template's metadata, for review.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True))

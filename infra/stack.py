@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Environment, Stack
 from constructs import Construct
 
+from infra.archive import ArchiveExports, exports_configured
 from infra.config import TablesafeConfig
 from infra.functions import BackupFunctions
 from infra.monitoring import Monitoring
@@ -47,3 +48,12 @@ class TablesafeStack(Stack):
             prune=self.functions.prune,
             dead_letter_queue=self.functions.dead_letter_queue,
         )
+        if exports_configured(config):
+            self.archive = ArchiveExports(
+                self,
+                "ArchiveExports",
+                config=config,
+                backup=self.functions.backup,
+                lease_table_arn=self.functions.leases.table.table_arn,
+                topic=self.monitoring.topic,
+            )

@@ -22,6 +22,7 @@ from tablesafe.aws.dynamodb import (
     TaggedTable,
     Throttled,
 )
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.backup.report import BackupReport, BackupRequest, Outcome, TableResult
 from tablesafe.config.settings import Settings
 from tablesafe.observability import logger
@@ -68,6 +69,10 @@ class BackupRun:
         self.time_left = time_left
         self.sleep = sleep
         self.workers = workers
+        # CreateBackup goes out once a try (its client has botocore's retries off): at most 10 tries, pauses up to 10 s.
+        self.create_retry = RetryPolicy(attempts=10, base=0.4, cap=10.0, sleep=sleep)
+        # Rounds for the deferred tables (BackupInUseException, a busy table: no botocore mode retries those).
+        self.deferral = RetryPolicy(attempts=9, base=2.0, cap=30.0, sleep=sleep)
         self.name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
         self.report = BackupReport(request.plan, request.rule, request.slot, self.name)
         self.pitr = settings.plans[request.plan].pitr
@@ -162,15 +167,13 @@ class BackupRun:
 
     def _settle_deferred(self, deferred: list[TableResult]) -> None:
         """Tables blocked by another backup in progress or a busy table: wait, look for ours, try again."""
-        wait_seconds = 2.0
-        for _ in range(8):
+        for attempt in range(1, self.deferral.attempts):
             if not deferred:
                 return
-            if not self._has_time(extra=wait_seconds):
+            if not self._has_time(extra=self.deferral.ceiling(attempt)):
                 self.report.handed_over.extend(r.table for r in deferred)
                 return
-            self.sleep(wait_seconds)
-            wait_seconds = min(wait_seconds * 2, 30.0)
+            self.deferral.pause(attempt)
             try:
                 present = self._slot_backups(r.table for r in deferred)
             except ListingIncomplete as error:
@@ -278,9 +281,7 @@ class BackupRun:
         look = False
         maybe_ours = False  # an earlier attempt may have taken effect
         last_error: GatewayError | None = None
-        for attempt in range(10):
-            if attempt:
-                self.sleep(min(0.2 * 2**attempt, 10.0))
+        for _ in self.create_retry.tries():
             if look:
                 try:
                     found = self._slot_backups([table]).get(table)
@@ -308,7 +309,7 @@ class BackupRun:
                 return TableResult(table, Outcome.FAILED, f"{error.code}: {error.message}{self._status_note(table)}")
             else:
                 return TableResult(table, Outcome.CREATED, "created", backup.arn)
-        return TableResult(table, Outcome.FAILED, f"gave up after 10 attempts: {last_error}")
+        return TableResult(table, Outcome.FAILED, f"gave up after {self.create_retry.attempts} attempts: {last_error}")
 
     def _table_busy(self, table: str, error: GatewayError) -> TableResult:
         try:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
 from tablesafe.aws.clients import client_config
-from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, as_datetime, classify_error
+from tablesafe.aws.dynamodb import as_datetime
+from tablesafe.aws.errors import ConditionFailed, GatewayError, call
 from tablesafe.constants import ENV_ARCHIVE_BUCKET, ENV_ARCHIVE_KMS_KEY, ENV_ARCHIVE_OWNER, ENV_LEASE_TABLE
 from tablesafe.rules.export_naming import ExportSlot, export_id_of
 
@@ -106,8 +107,8 @@ class ExportGateway:
 
     def table_settings(self, table: str) -> dict[str, Any]:
         """What a restore needs and an export does not hold: keys, indexes, billing, TTL and a few settings."""
-        described = self._call(self._dynamodb.describe_table, "DescribeTable", TableName=table)["Table"]
-        ttl = self._call(self._dynamodb.describe_time_to_live, "DescribeTimeToLive", TableName=table)
+        described = self._call(self._dynamodb, self._dynamodb.describe_table, "DescribeTable", TableName=table)["Table"]
+        ttl = self._call(self._dynamodb, self._dynamodb.describe_time_to_live, "DescribeTimeToLive", TableName=table)
         ttl_description = ttl.get("TimeToLiveDescription", {})
         billing = described.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
         settings: dict[str, Any] = {
@@ -149,13 +150,15 @@ class ExportGateway:
             params["S3BucketOwner"] = self.archive.owner
         if self.archive.kms_key_arn:
             params.update(S3SseAlgorithm="KMS", S3SseKmsKeyId=self.archive.kms_key_arn)
-        answer = self._call(self._dynamodb.export_table_to_point_in_time, "ExportTableToPointInTime", **params)
+        answer = self._call(
+            self._dynamodb, self._dynamodb.export_table_to_point_in_time, "ExportTableToPointInTime", **params
+        )
         return _info(answer["ExportDescription"])
 
     def describe_export(self, export_arn: str) -> ExportInfo | None:
         """The export, or None when DynamoDB knows no such export."""
         try:
-            answer = self._call(self._dynamodb.describe_export, "DescribeExport", ExportArn=export_arn)
+            answer = self._call(self._dynamodb, self._dynamodb.describe_export, "DescribeExport", ExportArn=export_arn)
         except GatewayError as error:
             if error.code == "ExportNotFoundException":
                 return None
@@ -169,7 +172,7 @@ class ExportGateway:
         if self.archive.owner:
             params["ExpectedBucketOwner"] = self.archive.owner
         while True:
-            page = self._call(self._s3.list_objects_v2, "ListObjectsV2", **params)
+            page = self._call(self._s3, self._s3.list_objects_v2, "ListObjectsV2", **params)
             for common in page.get("CommonPrefixes", []):
                 export_id = export_id_of(common["Prefix"], slot)
                 if export_id is not None:
@@ -183,7 +186,7 @@ class ExportGateway:
         if self.archive.owner:
             params["ExpectedBucketOwner"] = self.archive.owner
         try:
-            self._call(self._s3.head_object, "HeadObject", **params)
+            self._call(self._s3, self._s3.head_object, "HeadObject", **params)
         except GatewayError as error:
             if error.code in ("404", "NoSuchKey", "NotFound"):
                 return False
@@ -203,15 +206,18 @@ class ExportGateway:
             params["ExpectedBucketOwner"] = self.archive.owner
         if self.archive.kms_key_arn:
             params.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.archive.kms_key_arn)
-        self._call(self._s3.put_object, "PutObject", **params)
+        self._call(self._s3, self._s3.put_object, "PutObject", **params)
 
     # -- the in-flight register ------------------------------------------------------------------------------------
 
     def track(self, item: InFlight) -> None:
         """Remember an export until a check reports its end; idempotent, and a no-op once it was reported."""
         self._need_register()
-        try:
-            self._register.put_item(
+        with suppress(ConditionFailed):  # already reported: nothing to track
+            self._call(
+                self._register,
+                self._register.put_item,
+                "PutItem",
                 TableName=self._register_table,
                 Item={
                     "pk": {"S": f"{REGISTER_PREFIX}{item.export_arn}"},
@@ -227,11 +233,6 @@ class ExportGateway:
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={":in_flight": {"S": IN_FLIGHT}},
             )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":  # else: already reported, nothing to track
-                raise classify_error("PutItem", error) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult("PutItem", type(error).__name__, str(error)) from error
 
     def in_flight(self) -> list[InFlight]:
         """Every export the register holds as in flight (a consistent Scan: the table holds only leases and these)."""
@@ -245,7 +246,7 @@ class ExportGateway:
             "ExpressionAttributeValues": {":prefix": {"S": REGISTER_PREFIX}, ":in_flight": {"S": IN_FLIGHT}},
         }
         while True:
-            page = self._call(self._register.scan, "Scan", **params)
+            page = self._call(self._register, self._register.scan, "Scan", **params)
             for raw in page.get("Items", []):
                 found.append(
                     InFlight(
@@ -265,7 +266,10 @@ class ExportGateway:
         """Mark an in-flight export reported; False when another check did it first (so only one reports it)."""
         self._need_register()
         try:
-            self._register.update_item(
+            self._call(
+                self._register,
+                self._register.update_item,
+                "UpdateItem",
                 TableName=self._register_table,
                 Key={"pk": {"S": f"{REGISTER_PREFIX}{export_arn}"}},
                 UpdateExpression="SET #state = :status",
@@ -273,12 +277,8 @@ class ExportGateway:
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={":status": {"S": status}, ":in_flight": {"S": IN_FLIGHT}},
             )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise classify_error("UpdateItem", error) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult("UpdateItem", type(error).__name__, str(error)) from error
+        except ConditionFailed:
+            return False  # another check closed it
         return True
 
     def _need_register(self) -> None:
@@ -288,17 +288,8 @@ class ExportGateway:
     # -- plumbing --------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _call(method: Callable[..., dict[str, Any]], operation: str, **params: Any) -> dict[str, Any]:
-        try:
-            return method(**params)
-        except ClientError as error:
-            raise classify_error(operation, error) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+    def _call(client: Any, method: Callable[..., dict[str, Any]], operation: str, **params: Any) -> dict[str, Any]:
+        return call(operation, client, lambda: method(**params))
 
 
 def _info(description: Mapping[str, Any]) -> ExportInfo:

@@ -50,6 +50,8 @@ class ExportReport:
     slot: datetime
     results: list[TableExport] = field(default_factory=list)
     duration_seconds: float = 0.0
+    problem: str = ""  # the slot could not be worked on at all (its lease held by another run to the end)
+    lease_problem: str = ""  # the lease could not be released (it lapses by itself)
 
     def tables(self, outcome: ExportOutcome) -> dict[str, str]:
         return {r.table: r.detail for r in self.results if r.outcome is outcome}
@@ -58,10 +60,15 @@ class ExportReport:
     def failed(self) -> dict[str, str]:
         return self.tables(ExportOutcome.FAILED)
 
+    @property
+    def finished(self) -> bool:
+        return not self.failed and not self.problem
+
     def failure(self) -> str | None:
-        if not self.failed:
-            return None
-        return f"{len(self.failed)} table(s) got no export: {', '.join(sorted(self.failed))}"
+        parts = [f"{len(self.failed)} table(s) got no export: {', '.join(sorted(self.failed))}"] if self.failed else []
+        if self.problem:
+            parts.append(self.problem)
+        return "; ".join(parts) or None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +81,8 @@ class ExportReport:
             "failed": self.failed,
             "exports": {r.table: r.export_arn for r in self.results if r.export_arn},
             "durationSeconds": round(self.duration_seconds, 3),
+            "problem": self.problem,
+            "leaseProblem": self.lease_problem,
         }
 
 

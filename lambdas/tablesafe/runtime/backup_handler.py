@@ -28,6 +28,7 @@ from tablesafe.constants import (
     METRICS_NAMESPACE,
 )
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
+from tablesafe.runtime import exports
 
 
 @logger.inject_lambda_context
@@ -35,6 +36,9 @@ from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, gateway = cold_start()
     request = BackupRequest.from_event(event, now=datetime.now(UTC))
+    checked = exports.check_in_flight(settings)  # None without export rules
+    if exports.is_export_rule(settings, request.plan, request.rule):
+        return exports.export_slot(settings, gateway, request, context, also_raise=checked)
     report = run_backup(
         gateway,
         settings,
@@ -44,7 +48,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         leases=backup_leases(),
     )
     _emit(report)
-    if (failure := report.failure()) is not None:
+    if failure := "; ".join(f for f in (report.failure(), checked) if f):
         raise BackupRunFailed(failure)
     return report.as_dict()
 

@@ -124,6 +124,7 @@ class ArchiveExports(Construct):
         *,
         config: TablesafeConfig,
         backup: lambda_.Function,
+        prune: lambda_.Function,
         lease_table_arn: str,
         topic: sns.ITopic,
     ) -> None:
@@ -187,6 +188,8 @@ class ArchiveExports(Construct):
         }
         for finding, reason in findings.items():
             Validations.of(backup.role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))
+        if archive.bucket_arn is None:
+            self._grant_prune(prune, bucket_arn, bucket_name, folder, nag_bucket)
         alarm = cw.Alarm(
             self,
             "ExportsFailed",
@@ -206,6 +209,36 @@ class ArchiveExports(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(cw_actions.SnsAction(topic))
+
+    @staticmethod
+    def _grant_prune(prune: lambda_.Function, bucket_arn: str, bucket_name: str, folder: str, nag_bucket: str) -> None:
+        """The prune role deletes expired exports of the bucket this stack made, only under its folder."""
+        prune.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DeleteExpiredExports",
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[f"{bucket_arn}/{folder}*"],
+            )
+        )
+        prune.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ListOwnFolderVersions",
+                actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{folder}*"]}},
+            )
+        )
+        prune.add_environment(constants.ENV_ARCHIVE_BUCKET, bucket_name)
+        assert prune.role is not None
+        stack = Stack.of(prune)
+        finding = f"Resource::{nag_bucket}/{EXPORT_PREFIX}/<AWS::AccountId>/{stack.region}/*"
+        Validations.of(prune.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[{finding}]",
+                reason="DynamoDB names each export's objects; the prune role deletes only under this account's and "
+                "region's folder, only slots carrying tablesafe-table.json and past their rule's retention.",
+            )
+        )
 
 
 class TablesafeArchiveStack(Stack):

@@ -54,6 +54,7 @@ class TablesafeStack(Stack):
                 "ArchiveExports",
                 config=config,
                 backup=self.functions.backup,
+                prune=self.functions.prune,
                 lease_table_arn=self.functions.leases.table.table_arn,
                 topic=self.monitoring.topic,
             )

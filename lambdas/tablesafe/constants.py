@@ -91,6 +91,11 @@ M_EXPORTS_COMPLETED: Final = "ExportsCompleted"
 M_EXPORTS_FAILED: Final = "ExportsFailed"
 M_EXPORTED_BYTES: Final = "ExportedBytes"
 M_EXPORTS_IN_PROGRESS: Final = "ExportsInProgress"
+# The prune of the archive (service dimension only).
+M_EXPORTS_DELETED: Final = "ExportsDeleted"
+M_EXPORTS_DELETE_FAILED: Final = "ExportsDeleteFailed"  # object versions S3 refused to delete
+M_ARCHIVED_BYTES: Final = "ArchivedBytes"
+M_ORPHANED_EXPORTS: Final = "OrphanedExports"
 
 # Handlers (module paths inside the code asset).
 BACKUP_HANDLER: Final = "tablesafe.runtime.backup_handler.lambda_handler"

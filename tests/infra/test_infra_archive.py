@@ -45,9 +45,14 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     )
 
 
-def policy_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
+def policy_statements(synthesized: Synthesized, role: str = "") -> list[dict[str, Any]]:
     policies = synthesized.resources(REGION, "AWS::IAM::Policy")
-    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        s
+        for p in policies.values()
+        if role in json.dumps(p["Properties"]["Roles"])
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def actions_of(statement: dict[str, Any]) -> list[str]:
@@ -110,10 +115,23 @@ def test_the_backup_role_may_export_and_write_under_its_folder_but_delete_nothin
     write = by_sid["WriteExportsUnderOwnFolder"]
     assert "s3:PutObject" in actions_of(write)
     assert "tablesafe/" in json.dumps(write["Resource"]) and "us-east-1" not in json.dumps(write["Resource"])
-    every_action = {a for s in statements for a in actions_of(s)}
-    assert not any(
-        a.startswith("s3:Delete") or a == "s3:*" or a == "s3:BypassGovernanceRetention" for a in every_action
-    )
+    backup_actions = {a for s in policy_statements(made, role="BackupFunctionsBackupRole") for a in actions_of(s)}
+    assert "s3:PutObject" in backup_actions
+    assert not any(a.startswith("s3:Delete") or a in ("s3:*", "s3:BypassGovernanceRetention") for a in backup_actions)
+
+
+def test_only_the_prune_role_may_delete_and_only_under_its_folder(made: Synthesized) -> None:
+    roles = made.resources(REGION, "AWS::IAM::Role")
+    policies = made.resources(REGION, "AWS::IAM::Policy")
+    deleting = {}
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if any(a.startswith("s3:Delete") for a in actions_of(statement)):
+                (role,) = policy["Properties"]["Roles"]
+                deleting[role["Ref"]] = statement
+    (role_id,) = deleting
+    assert "Prune" in role_id and role_id in roles
+    assert "/tablesafe/" in json.dumps(deleting[role_id]["Resource"])
 
 
 def test_the_backup_function_is_told_the_bucket_and_key(made: Synthesized) -> None:
@@ -160,6 +178,8 @@ def test_with_another_accounts_bucket_no_bucket_is_made_and_the_grants_name_it(t
         "AWS::Lambda::Function",
         {"Environment": {"Variables": Match.object_like({"TABLESAFE_ARCHIVE_OWNER": "210987654321"})}},
     )
+    every_action = {a for s in policy_statements(synthesized) for a in actions_of(s)}
+    assert not any(a.startswith("s3:Delete") for a in every_action)  # the archive account's lifecycle prunes
     assert [v for v in synthesized.violations if "AwsSolutions" in v["rule"]] == []
 
 

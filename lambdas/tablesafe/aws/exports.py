@@ -60,6 +60,15 @@ class InFlight:
 
 
 @dataclass(frozen=True)
+class ObjectVersion:
+    """One version (or delete marker) of an archive object."""
+
+    key: str
+    version_id: str
+    size: int = 0
+
+
+@dataclass(frozen=True)
 class ArchiveTarget:
     """Where exports go: the bucket, its owner (S3BucketOwner, ExpectedBucketOwner) and the KMS key, if any."""
 
@@ -207,6 +216,41 @@ class ExportGateway:
         if self.archive.kms_key_arn:
             params.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.archive.kms_key_arn)
         self._call(self._s3, self._s3.put_object, "PutObject", **params)
+
+    # -- pruning ---------------------------------------------------------------------------------------------------
+
+    def list_versions(self, prefix: str) -> list[ObjectVersion]:
+        """Every version and delete marker under `prefix` (all pages; a page that fails raises, so a caller never
+        decides on part of the listing)."""
+        found: list[ObjectVersion] = []
+        params: dict[str, Any] = {"Bucket": self.archive.bucket, "Prefix": prefix}
+        if self.archive.owner:
+            params["ExpectedBucketOwner"] = self.archive.owner
+        while True:
+            page = self._call(self._s3, self._s3.list_object_versions, "ListObjectVersions", **params)
+            for raw in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                found.append(ObjectVersion(raw["Key"], raw.get("VersionId") or "null", int(raw.get("Size", 0) or 0)))
+            if not page.get("IsTruncated"):
+                return found
+            params["KeyMarker"] = page.get("NextKeyMarker")
+            params["VersionIdMarker"] = page.get("NextVersionIdMarker")
+
+    def delete_versions(self, versions: list[ObjectVersion]) -> list[str]:
+        """Delete these versions for good (DeleteObjects, 1000 a call); returns one line per version S3 refused
+        (Object Lock still holds it, or access is denied)."""
+        refused: list[str] = []
+        for start in range(0, len(versions), 1000):
+            chunk = versions[start : start + 1000]
+            params: dict[str, Any] = {
+                "Bucket": self.archive.bucket,
+                "Delete": {"Objects": [{"Key": v.key, "VersionId": v.version_id} for v in chunk], "Quiet": True},
+                "ChecksumAlgorithm": "SHA256",
+            }
+            if self.archive.owner:
+                params["ExpectedBucketOwner"] = self.archive.owner
+            answer = self._call(self._s3, self._s3.delete_objects, "DeleteObjects", **params)
+            refused.extend(f"{e.get('Key')} ({e.get('VersionId')}): {e.get('Code')}" for e in answer.get("Errors", []))
+        return refused
 
     # -- the in-flight register ------------------------------------------------------------------------------------
 

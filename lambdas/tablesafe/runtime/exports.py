@@ -7,7 +7,8 @@ invocation must raise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -21,22 +22,29 @@ from tablesafe.config.settings import Settings, backup_leases, cold_start
 from tablesafe.constants import (
     DIM_PLAN,
     DIM_RULE,
+    ENV_ARCHIVE_BUCKET,
+    M_ARCHIVED_BYTES,
     M_BACKUP_RUN_DURATION,
     M_BACKUP_RUNS_SUCCEEDED,
     M_EXPORTED_BYTES,
     M_EXPORTS_ALREADY_PRESENT,
     M_EXPORTS_COMPLETED,
+    M_EXPORTS_DELETE_FAILED,
+    M_EXPORTS_DELETED,
     M_EXPORTS_FAILED,
     M_EXPORTS_IN_PROGRESS,
     M_EXPORTS_STARTED,
+    M_ORPHANED_EXPORTS,
     M_TABLES_FAILED,
     M_TABLES_SKIPPED,
     METRICS_NAMESPACE,
 )
 from tablesafe.export.check import check_exports
+from tablesafe.export.prune import prune_exports
 from tablesafe.export.report import ExportOutcome, ExportReport, ExportRequest, ExportRunFailed
 from tablesafe.export.slot import run_export_slot
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
+from tablesafe.rules.export_naming import account_of_arn
 
 
 def exports_configured(settings: Settings) -> bool:
@@ -125,6 +133,28 @@ def check_in_flight(settings: Settings) -> str | None:
         M_EXPORTS_IN_PROGRESS: (report.in_progress, COUNT),
     }
     for name, (value, unit) in values.items():
+        document.add_metric(name=name, unit=unit, value=value)
+    document.flush_metrics()
+    return report.failure()
+
+
+def prune_archive(settings: Settings, now: datetime, function_arn: str, environ: Mapping[str, str]) -> str | None:
+    """The prune function's part for exports: only where the stack made the archive bucket (the prune function is
+    then given it; an archive account's bucket is pruned by its lifecycle, see docs/restore.md). Returns what the
+    invocation must raise, or None."""
+    if not exports_configured(settings) or not environ.get(ENV_ARCHIVE_BUCKET):
+        return None
+    _, gateway = cold_start()
+    exports = ExportGateway.from_env(session=gateway.session, environ=environ)
+    report = prune_exports(exports, settings.plans, account_of_arn(function_arn), now, dry_run=settings.dry_run)
+    logger.info("archive pruned", **report.as_dict())
+    document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
+    for name, value, unit in (
+        (M_EXPORTS_DELETED, len(report.deleted), COUNT),
+        (M_EXPORTS_DELETE_FAILED, len(report.refused), COUNT),
+        (M_ARCHIVED_BYTES, report.stored_bytes, MetricUnit.Bytes),
+        (M_ORPHANED_EXPORTS, len(report.orphaned), COUNT),
+    ):
         document.add_metric(name=name, unit=unit, value=value)
     document.flush_metrics()
     return report.failure()

@@ -162,7 +162,7 @@ class ExportGateway:
         answer = self._call(
             self._dynamodb, self._dynamodb.export_table_to_point_in_time, "ExportTableToPointInTime", **params
         )
-        return _info(answer["ExportDescription"])
+        return export_info(answer["ExportDescription"])
 
     def describe_export(self, export_arn: str) -> ExportInfo | None:
         """The export, or None when DynamoDB knows no such export."""
@@ -172,7 +172,7 @@ class ExportGateway:
             if error.code == "ExportNotFoundException":
                 return None
             raise
-        return _info(answer["ExportDescription"])
+        return export_info(answer["ExportDescription"])
 
     def slot_export_ids(self, slot: ExportSlot) -> list[str]:
         """The ExportId folders DynamoDB made under the slot's prefix (each export writes `_started` when it begins)."""
@@ -336,7 +336,8 @@ class ExportGateway:
         return call(operation, client, lambda: method(**params))
 
 
-def _info(description: Mapping[str, Any]) -> ExportInfo:
+def export_info(description: Mapping[str, Any]) -> ExportInfo:
+    """An ExportDescription as an ExportInfo."""
     return ExportInfo(
         arn=description["ExportArn"],
         status=description.get("ExportStatus", "IN_PROGRESS"),

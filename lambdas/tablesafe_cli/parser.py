@@ -111,6 +111,7 @@ def _restore_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", required=True, help="the new table (must not exist)")
     parser.add_argument("--backup", metavar="ARN|latest", help="the backup to restore (default: latest)")
     parser.add_argument("--at", metavar="ISO-TIME|latest", help="restore to this point in time (needs PITR)")
+    parser.add_argument("--export", metavar="latest|ARN", help="restore from an S3 export instead (ImportTable)")
     parser.add_argument("--keep-plan", action="store_true", help="keep the plan tag, so the new table is backed up")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds to wait for ACTIVE (default 4 h)")
     parser.add_argument("--poll", type=float, default=5.0, help=argparse.SUPPRESS)

@@ -153,3 +153,39 @@ def test_copy_items_wants_exactly_one_source(aws, capsys, exported) -> None:
 
     assert (both, neither, query) == (2, 2, 2)
     assert "exactly one of --from" in err and "keys only" in qerr
+
+
+def test_restore_from_the_latest_export_imports_it_and_reapplies_the_settings(aws, capsys, exported) -> None:
+    aws.update_time_to_live(TableName="orders", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-back", "--export", "latest", "--json")
+
+    body = json.loads(out)
+    assert code == 0, err
+    assert body["method"] == "export" and body["backupArn"] == exported["12"]
+    assert aws.scan(TableName="orders-back", Select="COUNT")["Count"] == 300
+    table = aws.describe_table(TableName="orders-back")["Table"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
+    ttl = aws.describe_time_to_live(TableName="orders-back")["TimeToLiveDescription"]
+    assert ttl.get("AttributeName") == "exp"
+    tags = aws.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+    assert {"Key": "backup-plan", "Value": "gfs"} not in tags  # without --keep-plan the copy is not backed up
+
+
+def test_restore_from_an_export_of_a_deleted_table_uses_the_saved_settings(aws, capsys, exported) -> None:
+    aws.delete_table(TableName="orders")
+
+    code, out, err = run(capsys, "restore", "orders", "--to", "orders-back", "--export", exported["11"], "--json")
+
+    assert code == 0, err
+    assert "saved with the" in " ".join(err.split())
+    item_back = aws.get_item(TableName="orders-back", Key={"pk": {"S": "c#1"}, "sk": {"N": "1"}})["Item"]
+    assert item_back == item("c#1", 1, "open")
+
+
+def test_restore_from_an_export_never_touches_an_existing_table(aws, capsys, exported) -> None:
+    code, _, err = run(capsys, "restore", "orders", "--to", "orders", "--export", "latest")
+    both, _, both_err = run(capsys, "restore", "orders", "--to", "x", "--export", "latest", "--backup", "latest")
+
+    assert code == 1 and "exists already" in err
+    assert both == 2 and "one of --backup, --at or --export" in both_err

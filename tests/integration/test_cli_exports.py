@@ -175,7 +175,7 @@ def test_restore_from_the_latest_export_imports_it_and_reapplies_the_settings(aw
 def test_restore_from_an_export_of_a_deleted_table_uses_the_saved_settings(aws, capsys, exported) -> None:
     aws.delete_table(TableName="orders")
 
-    code, out, err = run(capsys, "restore", "orders", "--to", "orders-back", "--export", exported["11"], "--json")
+    code, _, err = run(capsys, "restore", "orders", "--to", "orders-back", "--export", exported["11"], "--json")
 
     assert code == 0, err
     assert "saved with the" in " ".join(err.split())

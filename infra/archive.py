@@ -63,7 +63,15 @@ def backup_role_name(region: str) -> str:
 class ArchiveBucket(Construct):
     """The bucket exports are kept in, with its own KMS key; see the module docstring for its protections."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, archive: Archive, retention_days: int) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        archive: Archive,
+        retention_days: int,
+        expire_after_days: int | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
             self,
@@ -101,6 +109,10 @@ class ArchiveBucket(Construct):
                         )
                     ],
                     abort_incomplete_multipart_upload_after=Duration.days(7),
+                    # Only in the archive account's stack, whose exports no source account may delete: the
+                    # lifecycle prunes them instead, by age (docs/restore.md says what that changes).
+                    expiration=Duration.days(expire_after_days) if expire_after_days else None,
+                    noncurrent_version_expiration=Duration.days(1) if expire_after_days else None,
                 )
             ],
             removal_policy=RemovalPolicy.RETAIN,
@@ -254,7 +266,8 @@ class TablesafeArchiveStack(Stack):
         )
         archive = config.archive
         lock = lock_days(config.plans) or DEFAULT_ARCHIVE_LOCK_DAYS
-        made = ArchiveBucket(self, "Archive", archive=archive, retention_days=lock)
+        longest = max((r.retention_days for p in config.plans.values() for r in p.rules if r.exports), default=None)
+        made = ArchiveBucket(self, "Archive", archive=archive, retention_days=lock, expire_after_days=longest)
         self.bucket, self.key = made.bucket, made.key
         accounts = list(archive.source_accounts)
         if accounts:

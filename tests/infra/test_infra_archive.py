@@ -212,7 +212,11 @@ def test_the_archive_stack_lets_source_roles_write_and_denies_source_accounts_an
     template = Template.from_json(app.synth().get_stack_by_name(ARCHIVE_STACK_NAME).template)
 
     template.has_resource_properties(
-        "AWS::S3::Bucket", {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": Match.any_value()}}
+        "AWS::S3::Bucket",
+        {
+            "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": Match.any_value()},
+            "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": 2555})]},
+        },
     )
     statements = template.find_resources("AWS::S3::BucketPolicy")
     (policy,) = statements.values()

@@ -184,7 +184,7 @@ def assess_table(
     kept_in = backups_region(region, replicas, home_tag, config.global_tables, config.regions) if replicas else None
     plan = config.plans.get(tag_value) if tag_value is not None else None
     if tag_value is None and kind is not Kind.TABLE:
-        flags.append(Flag(FlagKind.UNTAGGED_COPY, f"{kind.value} copy, no plan tag: not backed up"))
+        flags.append(Flag(FlagKind.UNTAGGED_COPY, f"a {kind.value} copy: no plan tag"))
     elif tag_value is None:
         flags.append(Flag(FlagKind.UNPROTECTED, "unprotected: no plan tag"))
     elif plan is None:

@@ -18,7 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 # What a non-identifier column keeps at least before the table gives way to records (it wraps or folds within it).
-NARROWEST_OTHER_COLUMN = 6
+NARROWEST_OTHER_COLUMN = 8
+GAP = 2  # cells between two columns: one of padding, one of the (blank) separator
+INDENT = "    "  # a record's details, under its identifiers
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,11 @@ def cell_width(markup: str) -> int:
 
 
 def fits(width: int, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> bool:
-    """Whether the identifiers, whole, and a few characters of every other column fit `width` (box.SIMPLE_HEAD)."""
-    needed = 2 + len(columns) - 1  # the edges, and a separator between columns
+    """Whether the identifiers, whole, and a few characters of every other column fit `width` (the style below)."""
+    needed = GAP * (len(columns) - 1)
     for index, column in enumerate(columns):
         natural = max([cell_width(column.header), *(cell_width(row[index]) for row in rows)])
-        needed += 2 + (natural if column.identifier else min(natural, NARROWEST_OTHER_COLUMN))
+        needed += natural if column.identifier else min(natural, NARROWEST_OTHER_COLUMN)
     return needed <= width
 
 
@@ -51,7 +53,8 @@ def print_table(console: Console, title: str | None, columns: Sequence[Column], 
     if title:
         console.print(title, soft_wrap=True, highlight=False)
     if fits(console.width, columns, rows):
-        table = Table(box=box.SIMPLE_HEAD)
+        # No outer edge or padding, GAP spaces between columns: the narrowest table that still reads as one.
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
         for column in columns:
             table.add_column(
                 column.header,
@@ -64,13 +67,21 @@ def print_table(console: Console, title: str | None, columns: Sequence[Column], 
         console.print(table)
         return
     for row in rows:
-        names = [cell for column, cell in zip(columns, row, strict=True) if column.identifier and cell]
+        pairs = list(zip(columns, row, strict=True))
+        names = [cell for column, cell in pairs if column.identifier and cell]
         if names:
             console.print("  ".join(names), soft_wrap=True, highlight=False)
-        details = [
-            f"{column.header}: {cell}"
-            for column, cell in zip(columns, row, strict=True)
-            if not column.identifier and cell
-        ]
-        if details:
-            console.print("    " + "; ".join(details), highlight=False)
+        details = [f"{column.header}: {cell}" for column, cell in pairs if not column.identifier and cell]
+        for line in _fill(details, console.width - len(INDENT)):
+            console.print(INDENT + line, highlight=False)
+
+
+def _fill(parts: Sequence[str], width: int) -> list[str]:
+    """`parts` joined by '; ' into lines of at most `width` cells, broken between parts only (a longer part alone)."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and cell_width(lines[-1]) + 2 + cell_width(part) <= width:
+            lines[-1] += "; " + part
+        else:
+            lines.append(part)
+    return lines

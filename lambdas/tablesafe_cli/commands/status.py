@@ -11,18 +11,17 @@ from rich.markup import escape
 from tablesafe.aws.dynamodb import Backup, TableNotFound
 from tablesafe.rules.home_region import HOME_REGION_TAG
 from tablesafe_cli.context import Context
-from tablesafe_cli.coverage import FlagKind, Kind, TableStatus, assess_table, table_kind
+from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, table_kind
 from tablesafe_cli.formatting import format_age, format_size, pitr_text
 from tablesafe_cli.layout import Column, print_table
 
+# Seven columns, so that at 80 columns a table name of 30 characters still leaves the others room to wrap in.
 COLUMNS = (
     Column("table", identifier=True),
     Column("plan"),
     Column("rule"),
-    Column("last AVAILABLE backup"),
-    Column("age"),
-    Column("backups", justify="right"),
-    Column("size", justify="right"),
+    Column("last backup"),
+    Column("backups"),
     Column("PITR"),
     Column("flags"),
 )
@@ -94,27 +93,23 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
 def _render(ctx: Context, statuses: list[TableStatus], now: datetime, fail_on: frozenset[FlagKind]) -> None:
     rows: list[list[str]] = []
     for s in statuses:
-        plan = escape(s.plan) if s.plan is not None else "-"
-        if s.kind is not Kind.TABLE:
-            plan += f" [dim]({s.kind.value})[/]"
-        notes = [
-            f"[red]{escape(f.message)}[/]" if f.kind in fail_on else f"[yellow]{escape(f.message)}[/]" for f in s.issues
-        ]
+        notes = [f"[{'red' if f.kind in fail_on else 'yellow'}]{escape(f.message)}[/]" for f in s.issues]
+        if s.kind is not Kind.TABLE and s.plan is not None:
+            notes.append(f"[dim]a {s.kind.value} table[/]")
         if s.replicas:
             notes.append(f"[dim]replicas {', '.join(s.replicas)}; backups in {s.backups_region}[/]")
         if s.earlier_backups:
             notes.append(f"[dim]+{s.earlier_backups} backup(s) of {s.earlier_tables} earlier table(s)[/]")
         for index, r in enumerate(s.rules or (None,)):
             first = index == 0
+            last = "" if r is None else _last_backup(r)
             rows.append(
                 [
                     s.name if first else "",
-                    plan if first else "",
+                    (escape(s.plan) if s.plan is not None else "-") if first else "",
                     r.rule if r else "",
-                    r.last.created.strftime("%Y-%m-%d %H:%M") if r and r.last else ("none" if r else ""),
-                    format_age(r.age) if r and r.age is not None else "",
-                    str(s.backups) if first else "",
-                    format_size(s.backup_bytes) if first else "",
+                    last,
+                    f"{s.backups} ({format_size(s.backup_bytes)})" if first else "",
                     pitr_text(s.pitr) if first else "",
                     "; ".join(notes) if first else "",
                 ]
@@ -123,3 +118,9 @@ def _render(ctx: Context, statuses: list[TableStatus], now: datetime, fail_on: f
     failing = sum(1 for s in statuses if s.fails(fail_on))
     summary = f"{len(statuses)} tables, {failing} flagged"
     ctx.out.print(f"[red]{summary}[/]" if failing else f"[green]{summary}[/]")
+
+
+def _last_backup(rule: RuleStatus) -> str:
+    if rule.last is None or rule.age is None:
+        return "none"
+    return f"{rule.last.created:%Y-%m-%d %H:%M} ({format_age(rule.age)})"

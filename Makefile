@@ -17,7 +17,7 @@ PYTEST := $(VENV)/bin/python -m pytest
 # in pyproject.toml. Selected here, not in pyproject's select, until the modules over the limits are split.
 SIZE_RULES := C901,PLR0912,PLR0913,PLR0915
 
-.PHONY: help setup test test-full lint size-gate synth lint-templates demo bench deploy clean
+.PHONY: help setup test test-full lint size-gate synth lint-templates demo sandbox bench deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ lint-templates: synth ## cfn-lint on the synthesized templates
 
 demo: setup ## run the whole application locally on the embedded AWS stand-in
 	$(VENV)/bin/python -m tools.demo
+
+sandbox: setup ## the application as deployed, on the stand-in at 127.0.0.1:4566 (TABLESAFE_SANDBOX_PORT), until Ctrl-C
+	$(VENV)/bin/python -m tools.sandbox
 
 bench: setup ## performance benchmarks against the rate-limited stand-in (prints figures)
 	$(VENV)/bin/python -m tools.bench

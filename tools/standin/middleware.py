@@ -109,6 +109,8 @@ class StandInApp:
         self.faults = faults
         self.calls = calls
         self.internal_errors: list[str] = []  # tracebacks of stand-in/moto crashes (tests fail on them)
+        # Services answered in front of moto (the sandbox's Lambda Invoke API): the first non-None Reply wins.
+        self.routes: list[Callable[[Call], Reply | None]] = []
         self._errors_lock = threading.Lock()
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         # Skip moto's per-request service inference for the services hit hardest.
@@ -135,6 +137,11 @@ class StandInApp:
     def handle(self, call: Call) -> Reply:
         """Faults before, the call itself, faults after; counts the outcome."""
         operation = call.operation
+        for route in self.routes:
+            routed = route(call)
+            if routed is not None:
+                self.calls.record(operation, outcome.REJECTED if routed.status >= 400 else outcome.OK, None)
+                return routed
         faulty = self.faults.active and bool(call.target)  # faults apply to JSON-protocol (X-Amz-Target) calls
         if faulty:
             delay = self.faults.latency(operation)

@@ -55,8 +55,8 @@ size-gate: setup ## size limits (ruff's complexity rules, module and function li
 synth: setup ## synthesize the CloudFormation templates into cdk.out (offline)
 	cdk synth --quiet
 
-lint-templates: synth ## cfn-lint on the synthesized templates
-	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+lint-templates: synth ## cfn-lint on the synthesized templates (those of cdk.out's manifest, not stale ones)
+	templates="$$($(VENV)/bin/python -m tools.cdk_templates cdk.out)" && $(VENV)/bin/cfn-lint $$templates
 
 demo: setup ## run the whole application locally on the embedded AWS stand-in
 	$(VENV)/bin/python -m tools.demo

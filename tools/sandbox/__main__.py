@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.port <= 65535:
         sys.exit(f"sandbox: --port {args.port}: expected 0-65535")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Both set explicitly: a shell starting the sandbox in the background would otherwise leave SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     with tempfile.TemporaryDirectory(prefix="tablesafe-sandbox-") as scratch:
         outdir = args.assembly
         if outdir is None:
@@ -81,8 +83,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}", flush=True)
         try:
             stop.wait()
-        except KeyboardInterrupt:
-            pass
         finally:
             sandbox.close()
             standin.stop()

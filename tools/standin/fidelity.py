@@ -238,6 +238,12 @@ class Fidelity:
             self.restore_outcomes.check(str(body.get("BackupArn", "")), in_progress)
         elif operation == "BatchGetItem":
             check_duplicate_keys(body)
+        elif operation == "DeleteTable":
+            # API_DeleteTable, ResourceInUseException: "tried to delete a table currently in the CREATING state"
+            # (a restore in progress included); moto deletes it.
+            name = table_name_of(str(body.get("TableName", "")))
+            if self.state(account, region).status(name, time.monotonic()) == "CREATING":
+                raise dynamodb_error("ResourceInUseException", f"Table is being created: {name}")
 
     def after_moto(self, operation: str, account: str, region: str, body: dict[str, Any], status: int) -> None:
         """Keep the overrides in step with what moto did."""

@@ -79,3 +79,32 @@ def test_an_invocation_that_finds_the_drill_lease_held_leaves_the_work_to_the_ho
     reports = _overlapping(world, leases=True)
     assert sorted(r.lease_busy for r in reports) == [False, True]
     assert sum(len(r.started) for r in reports) == 1
+
+
+def test_a_table_with_indexes_and_its_own_kms_key_passes_its_drill(world: World, standin) -> None:
+    from tests.standin.test_drill_restores import indexed_table
+
+    indexed_table(world.ddb, "ledger")
+    world.ddb.tag_resource(
+        ResourceArn=world.ddb.describe_table(TableName="ledger")["Table"]["TableArn"],
+        Tags=[{"Key": "backup-plan", "Value": "daily"}],
+    )
+    for i in range(12):
+        world.ddb.put_item(TableName="ledger", Item={"pk": {"S": str(i)}, "sk": {"S": "a"}, "owner": {"S": "x"}})
+    world.backup("ledger")
+    world.run()
+    world.clock.advance(minutes=15)
+    (result,) = world.run().results
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert result.counted_items == 12
+
+
+def test_a_long_source_table_name_gets_a_valid_drill_table_name(world: World) -> None:
+    long_name = "o" * 255
+    world.table(long_name, items=3)
+    arn = world.backup(long_name)
+    (started,) = world.run().started
+    assert started == names.drill_table_name("tablesafe", long_name, arn) and len(started) == 255
+    world.clock.advance(minutes=15)
+    (result,) = world.run().results
+    assert result.verdict is Verdict.PASSED, result.reason

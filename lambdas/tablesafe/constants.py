@@ -91,7 +91,7 @@ M_RESTORE_SECONDS: Final = "RestoreSeconds"
 M_DRILLS_OVERDUE: Final = "DrillsOverdue"
 # The drill function's optional read budget for the count scan, read request units per second (default below).
 ENV_DRILL_READ_UNITS: Final = "TABLESAFE_DRILL_READ_UNITS"
-DEFAULT_DRILL_READ_UNITS: Final = 1000.0
+DEFAULT_DRILL_READ_UNITS: Final = 4000.0
 
 # Handlers (module paths inside the code asset).
 BACKUP_HANDLER: Final = "tablesafe.runtime.backup_handler.lambda_handler"

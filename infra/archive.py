@@ -218,7 +218,9 @@ class ArchiveExports(Construct):
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             threshold=1,
             evaluation_periods=1,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            # Every check emits ExportsFailed, 0 included: the alarm keeps its state between runs, so one failure
+            # notifies once and the next check without one sends OK (as the other count alarms, monitoring.py).
+            treat_missing_data=cw.TreatMissingData.IGNORE,
         )
         alarm.add_alarm_action(cw_actions.SnsAction(topic))
 

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from infra.archive import ArchiveExports, exports_configured
 from infra.config import TablesafeConfig
+from infra.drills import RestoreDrills, drills_configured
 from infra.functions import BackupFunctions
 from infra.monitoring import Monitoring
 from infra.schedules import Schedules
@@ -58,3 +59,9 @@ class TablesafeStack(Stack):
                 lease_table_arn=self.functions.leases.table.table_arn,
                 topic=self.monitoring.topic,
             )
+        # Restore drills only when a plan asks for them (a restore costs money).
+        self.drills = (
+            RestoreDrills(self, "RestoreDrills", config=config, functions=self.functions, monitoring=self.monitoring)
+            if drills_configured(config)
+            else None
+        )

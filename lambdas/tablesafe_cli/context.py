@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import NoRegionError, ProfileNotFound
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoRegionError, ProfileNotFound
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -22,6 +22,13 @@ from tablesafe.aws.tables import TableDetails, TableGateway
 from tablesafe_cli import config as cli_config
 from tablesafe_cli.config import CliConfig, ConfigFileError
 from tablesafe_cli.errors import Failure, UsageError
+
+# Wider than any row: with --wide, or when stdout is not a terminal, a table has its natural width, one line a row
+# whatever COLUMNS says, so what a script reads does not depend on the terminal it ran from.
+UNLIMITED_WIDTH = 100_000
+# Sends of one call that fail to connect before the CLI gives up: botocore's standard mode would make nine, with
+# backoff, about 70 s against an endpoint that is down; two take at most two connect timeouts (5 s each).
+CONNECT_ATTEMPTS = 2
 
 
 def load_config(path: Path, *, explicit: bool) -> CliConfig:
@@ -40,11 +47,16 @@ def utc_now() -> datetime:
 class Context:
     """One command's parsed arguments, configuration, gateways, consoles and clock."""
 
-    def __init__(self, args: argparse.Namespace, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, args: argparse.Namespace, clock: Callable[[], datetime] = utc_now, out: Console | None = None
+    ) -> None:
         self.args = args
         self.clock = clock
         self.json: bool = args.json
-        self.out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+        if out is None or args.wide:
+            wide = args.wide or not sys.stdout.isatty()
+            out = Console(soft_wrap=False, width=UNLIMITED_WIDTH if wide else None, file=out.file if out else None)
+        self.out = out
         self.err = Console(stderr=True)
         self.config = load_config(Path(args.config), explicit=args.config_given)
         try:
@@ -53,6 +65,7 @@ class Context:
             raise UsageError(str(error)) from None
         try:
             session = boto3.Session(profile_name=args.profile, region_name=args.region)
+            session.events.register("needs-retry", give_up_unreachable)  # every client of the session inherits it
             self.backups = DynamoDbGateway(session, rate_limits=rate_limits)
             self.tables = TableGateway(session, rate_limits=rate_limits)
         except ProfileNotFound:
@@ -85,9 +98,20 @@ class Context:
         else:
             render()
 
+    def line(self, text: str) -> None:
+        """One line on stdout as it is: no markup, no wrapping (a key or an ARN printed whole), and fast."""
+        self.out.file.write(text + "\n")
+
     def note(self, message: str) -> None:
         """A remark for the operator, on stderr so that stdout stays parseable."""
         self.err.print(message, highlight=False, markup=False)
+
+
+def give_up_unreachable(attempts: int, caught_exception: Exception | None = None, **_: Any) -> None:
+    """A botocore needs-retry handler: after CONNECT_ATTEMPTS sends that could not connect, raise the error (which
+    names the endpoint) instead of letting the retry mode send again; other errors are left to the retry mode."""
+    if isinstance(caught_exception, EndpointConnectionError | ConnectTimeoutError) and attempts >= CONNECT_ATTEMPTS:
+        raise caught_exception
 
 
 def _json_default(value: object) -> object:

@@ -9,3 +9,7 @@ class UsageError(Exception):
 
 class Failure(Exception):
     """The command could not do its job (exit 1)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C; the message says what was left behind (exit 130)."""

@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from botocore.exceptions import BotoCoreError
+from rich.console import Console
 
 from tablesafe.aws.dynamodb import GatewayError, TableNotFound
 from tablesafe_cli.context import Context, utc_now
-from tablesafe_cli.errors import Failure, UsageError
+from tablesafe_cli.errors import Failure, Interrupted, UsageError
 from tablesafe_cli.item_keys import SelectionError
 from tablesafe_cli.parser import build_parser
 from tablesafe_cli.restore import RestoreError
@@ -29,8 +30,11 @@ CREDENTIAL_CODES = frozenset(
 )
 
 
-def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] = utc_now) -> int:
-    """Run one command; returns the exit code (the console script passes it to sys.exit). Tests pass `clock`."""
+def main(
+    argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] = utc_now, out: Console | None = None
+) -> int:
+    """Run one command; returns the exit code (the console script passes it to sys.exit). Tests pass `clock`, and
+    `out`, a console of a chosen width for what goes to stdout."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -42,7 +46,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] = u
     if args.config is None:
         args.config = "cdk.json"
     try:
-        return int(args.handler(Context(args, clock)))
+        return int(args.handler(Context(args, clock, out)))
     except UsageError as error:
         return _fail(str(error), 2)
     except (Failure, RestoreError) as error:
@@ -56,6 +60,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] = u
         return _fail(f"AWS: {error}", 1)
     except TimeoutError as error:
         return _fail(str(error), 1)
+    except Interrupted as error:
+        return _fail(str(error), 130)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 
@@ -70,7 +76,7 @@ def _explain(error: GatewayError) -> str:
         return f"{error.operation}: access denied: {error.message}"
     if error.code == "ParamValidationError":
         return error.message
-    if error.code == "EndpointConnectionError":
+    if error.code in ("EndpointConnectionError", "ConnectTimeoutError"):
         return f"cannot reach AWS: {error.message}"
     if isinstance(error, TableNotFound):
         return f"{error.operation}: table not found ({error.message})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
+from tablesafe_cli import limits
 from tablesafe_cli.commands.backup import cmd_backup
 from tablesafe_cli.commands.backups import cmd_backups
 from tablesafe_cli.commands.copy_items import cmd_copy_items
@@ -13,7 +14,16 @@ from tablesafe_cli.commands.find_items import cmd_find_items
 from tablesafe_cli.commands.restore import cmd_restore
 from tablesafe_cli.commands.status import cmd_status
 from tablesafe_cli.copy_report import Mode
+from tablesafe_cli.coverage import DEFAULT_FAIL_ON, FlagKind, parse_fail_on
 from tablesafe_cli.errors import UsageError
+
+STATUS_EXIT_CODES = (
+    "Exit codes: 0 no table raised a flag of a --fail-on kind; 1 one did (or AWS failed); 2 bad command line or "
+    "configuration. Flag kinds: unprotected (no plan tag), unknown-plan (a plan tag naming no configured plan), "
+    "stale (a rule with no AVAILABLE backup younger than 1.5 of its intervals), pitr (PITR off although the plan "
+    "asks for it), untagged-copy (a table made by a restore, or a restore drill, without a plan tag). Default: "
+    "every kind but untagged-copy. Tables made by a restore or a drill are marked (restored) or (drill)."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +33,13 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def _fail_on(text: str) -> frozenset[FlagKind]:
+    try:
+        return parse_fail_on(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `tablesafe` command line."""
     common = _Parser(add_help=False)
@@ -30,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--profile", help="AWS named profile (default: the usual credential chain)")
     common.add_argument("--config", help="cdk.json whose context holds the configuration (default: ./cdk.json)")
     common.add_argument("--json", action="store_true", help="print JSON on stdout instead of tables")
+    common.add_argument(
+        "--wide", action="store_true", help="print tables at their full width, one line a row, whatever the terminal"
+    )
 
     parser = _Parser(
         prog="tablesafe",
@@ -40,7 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     status = commands.add_parser(
-        "status", parents=[common], help="every table, its plan, last backups and PITR; exit 1 if any is flagged"
+        "status",
+        parents=[common],
+        help="every table, its plan, last backups and PITR; exit 1 if any is flagged",
+        description="Every table of the region, its plan, the last AVAILABLE backup of each rule, backups, size, "
+        "PITR, and what is wrong with it.",
+        epilog=STATUS_EXIT_CODES,
+    )
+    status.add_argument(
+        "--fail-on",
+        type=_fail_on,
+        default=DEFAULT_FAIL_ON,
+        metavar="KINDS",
+        help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
+        "or none (default: all but untagged-copy)",
     )
     status.set_defaults(handler=cmd_status)
 
@@ -103,7 +136,12 @@ def _backup_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plan", help="name the backup for this plan (with --rule)")
     parser.add_argument("--rule", help="name the backup for this rule of the plan (with --plan)")
     parser.add_argument("--no-wait", dest="wait", action="store_false", help="do not wait until it is AVAILABLE")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for AVAILABLE (default 900)")
+    parser.add_argument(
+        "--timeout",
+        type=limits.seconds(limits.MAX_BACKUP_WAIT),
+        default=900,
+        help=f"seconds to wait for AVAILABLE, at most {limits.MAX_BACKUP_WAIT:g} (default 900)",
+    )
 
 
 def _restore_options(parser: argparse.ArgumentParser) -> None:
@@ -113,8 +151,13 @@ def _restore_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", metavar="ISO-TIME|latest", help="restore to this point in time (needs PITR)")
     parser.add_argument("--export", metavar="latest|ARN", help="restore from an S3 export instead (ImportTable)")
     parser.add_argument("--keep-plan", action="store_true", help="keep the plan tag, so the new table is backed up")
-    parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds to wait for ACTIVE (default 4 h)")
-    parser.add_argument("--poll", type=float, default=5.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--timeout",
+        type=limits.seconds(limits.MAX_RESTORE_WAIT),
+        default=4 * 3600,
+        help=f"seconds to wait for ACTIVE, at most {limits.MAX_RESTORE_WAIT:g} (default 4 h)",
+    )
+    parser.add_argument("--poll", type=limits.seconds(limits.MAX_POLL), default=5.0, help=argparse.SUPPRESS)
 
 
 def _copy_items_options(parser: argparse.ArgumentParser) -> None:
@@ -136,5 +179,15 @@ def _copy_items_options(parser: argparse.ArgumentParser) -> None:
         help="skip-existing (default): never overwrite an item LIVE has; overwrite: replace it",
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would change and change nothing")
-    parser.add_argument("--segments", type=int, default=8, help="parallel Scan segments (default 8)")
-    parser.add_argument("--workers", type=int, default=16, help="parallel writers (default 16)")
+    parser.add_argument(
+        "--segments",
+        type=limits.whole_number(1, limits.MAX_SEGMENTS),
+        default=8,
+        help=f"parallel Scan segments, 1 to {limits.MAX_SEGMENTS} (default 8)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=limits.whole_number(1, limits.MAX_WORKERS),
+        default=16,
+        help=f"parallel writers, 1 to {limits.MAX_WORKERS} (default 16)",
+    )

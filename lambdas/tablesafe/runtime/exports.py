@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.exports import ExportGateway
 from tablesafe.backup.report import BackupRequest
-from tablesafe.config.settings import Settings, backup_leases, cold_start
+from tablesafe.config.settings import Settings
 from tablesafe.constants import (
     DIM_PLAN,
     DIM_RULE,
@@ -45,6 +45,7 @@ from tablesafe.export.report import ExportOutcome, ExportReport, ExportRequest, 
 from tablesafe.export.slot import run_export_slot
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
 from tablesafe.rules.export_naming import account_of_arn
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 
 
 def exports_configured(settings: Settings) -> bool:

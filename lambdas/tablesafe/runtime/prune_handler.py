@@ -11,7 +11,6 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tablesafe.aws.continuation import LambdaContinuation
-from tablesafe.config.settings import cold_start
 from tablesafe.constants import (
     DIM_DRY_RUN,
     DIM_PLAN,
@@ -31,6 +30,7 @@ from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunF
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
 from tablesafe.runtime import exports
+from tablesafe.runtime.cold_start import cold_start
 
 Clock = Callable[[], datetime]
 

@@ -6,14 +6,13 @@ import itertools
 import time
 from typing import Any
 
-from rich import box
-from rich.table import Table
+from rich.markup import escape
 
 from tablesafe.aws.dynamodb import AmbiguousResult, Backup, BackupInUse, TableNotFound, Throttled
 from tablesafe.prune.recent import STORED_STATUSES
 from tablesafe.rules.naming import manual_name, scheduled_name, to_slot
 from tablesafe_cli.context import Context
-from tablesafe_cli.errors import Failure, UsageError
+from tablesafe_cli.errors import Failure, Interrupted, UsageError
 
 
 def cmd_backup(ctx: Context) -> int:
@@ -39,7 +38,9 @@ def cmd_backup(ctx: Context) -> int:
     table = ctx.require_table(args.table)
     if args.plan is not None:
         tag = ctx.tables.tags(table.arn).get(config.tag_key)
-        if tag != args.plan:
+        if tag is None:
+            ctx.note(f"note: {args.table} has no {config.tag_key} tag; the backup is named for plan {args.plan}")
+        elif tag != args.plan:
             ctx.note(f"note: {args.table} is tagged {config.tag_key}={tag}, the backup is named for plan {args.plan}")
         # The slot's backup may exist already (a scheduled run this minute, or this command run twice).
         existing = [
@@ -49,13 +50,31 @@ def cmd_backup(ctx: Context) -> int:
         ]
         if existing:
             return _report_backup(ctx, existing[0], rule, already=True)
-    with ctx.progress(bar=False) as progress:
-        task = progress.add_task(f"creating backup {name}", total=None)
-        backup = _create_backup(ctx, args.table, name)
-        if args.wait:
-            progress.update(task, description=f"waiting until {name} is AVAILABLE")
-            backup = _wait_backup(ctx, backup, timeout=args.timeout)
+    backup: Backup | None = None
+    try:
+        with ctx.progress(bar=False) as progress:
+            task = progress.add_task(f"creating backup {name}", total=None)
+            backup = _create_backup(ctx, args.table, name)
+            if args.wait:
+                progress.update(task, description=f"waiting until {name} is AVAILABLE")
+                backup = _wait_backup(ctx, backup, timeout=args.timeout)
+    except KeyboardInterrupt:
+        raise Interrupted(_left_behind(args.table, name, backup, rule is not None)) from None
     return _report_backup(ctx, backup, rule, already=False)
+
+
+def _left_behind(table: str, name: str, backup: Backup | None, pruned: bool) -> str:
+    """What an interrupted `backup` leaves: a backup that exists, or one that may, and how it goes away."""
+    fate = "the rule's prune deletes it in time" if pruned else "a manual backup is never pruned"
+    if backup is None:
+        return (
+            f"interrupted while CreateBackup was sent: backup {name} of {table} may have been created ({fate}); "
+            f"'tablesafe backups {table}' lists it, 'aws dynamodb delete-backup --backup-arn ARN' deletes it"
+        )
+    return (
+        f"interrupted: backup {name} of {table} was created and is kept ({fate}); "
+        f"delete it with 'aws dynamodb delete-backup --backup-arn {backup.arn}' if it is not wanted"
+    )
 
 
 def _create_backup(ctx: Context, table: str, name: str) -> Backup:
@@ -119,18 +138,18 @@ def _report_backup(ctx: Context, backup: Backup, rule: Any, *, already: bool) ->
     }
 
     def render() -> None:
-        table = Table(box=box.SIMPLE, show_header=False)
-        table.add_column()
-        table.add_column(overflow="fold")
+        # Label and value on one line, never wrapped by us: the ARN is what `restore --backup` takes.
         for label, value in (
-            ("table", backup.table_name),
-            ("backup", backup.name + ("  [yellow](this minute's backup existed already)[/]" if already else "")),
-            ("ARN", backup.arn),
+            ("table", escape(backup.table_name)),
+            (
+                "backup",
+                escape(backup.name) + ("  [yellow](this minute's backup existed already)[/]" if already else ""),
+            ),
+            ("ARN", escape(backup.arn)),
             ("status", backup.status),
-            ("pruned", pruned),
+            ("pruned", escape(pruned)),
         ):
-            table.add_row(label, value)
-        ctx.out.print(table)
+            ctx.out.print(f" {label:<7} {value}", soft_wrap=True, highlight=False)
 
     ctx.emit(data, render)
     return 0

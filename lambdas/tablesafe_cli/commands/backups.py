@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
-from rich.table import Table
-
 from tablesafe.aws.dynamodb import Backup, TableNotFound
 from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import is_manual, parse_scheduled
 from tablesafe_cli.context import Context
 from tablesafe_cli.errors import Failure
 from tablesafe_cli.formatting import format_size
+from tablesafe_cli.layout import Column, print_table
 
 
 def owner_of(backup: Backup, prefix: str) -> str:
@@ -70,22 +68,29 @@ def cmd_backups(ctx: Context) -> int:
 
 
 def _render(ctx: Context, name: str, rows: list[dict[str, Any]], *, several: bool) -> None:
-    table = Table(title=f"backups of {name} ({ctx.region}), newest first", box=box.SIMPLE_HEAD)
-    columns = ("created (UTC)", "table", "name", "made by", "status", "type", "size", "ARN")
-    for column in columns if several else tuple(c for c in columns if c != "table"):
-        table.add_column(column, overflow="fold" if column in ("name", "ARN") else "ellipsis")
-    for row in rows:
-        made_by = f"tablesafe {row['owner']}" if row["tablesafe"] else "[yellow]* not tablesafe[/]"
-        table.add_row(
+    columns = [
+        Column("created (UTC)"),
+        *((Column("table"),) if several else ()),
+        Column("name", identifier=True),
+        Column("made by"),
+        Column("status"),
+        Column("type"),
+        Column("size", justify="right"),
+        Column("ARN", identifier=True),
+    ]
+    cells = [
+        [
             row["created"].strftime("%Y-%m-%d %H:%M:%S"),
-            *((row["table"],) if several else ()),
+            *((row["table"] or "",) if several else ()),
             row["name"],
-            made_by,
+            f"tablesafe {row['owner']}" if row["tablesafe"] else "[yellow]* not tablesafe[/]",
             row["status"],
             row["type"],
             format_size(row["sizeBytes"]) if row["sizeBytes"] is not None else "",
             row["arn"],
-        )
-    ctx.out.print(table)
+        ]
+        for row in rows
+    ]
+    print_table(ctx.out, f"backups of {name} ({ctx.region}), newest first", columns, cells)
     others = sum(1 for r in rows if not r["tablesafe"])
     ctx.out.print(f"{len(rows)} backups, {others} not made by tablesafe (marked *)")

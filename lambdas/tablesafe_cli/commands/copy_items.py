@@ -8,40 +8,53 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich import box
-from rich.table import Table
-
 from tablesafe_cli.context import Context
 from tablesafe_cli.copy_items import copy_items
 from tablesafe_cli.copy_report import CopyProgress, CopyReport, Mode
 from tablesafe_cli.copy_report import Selection as CopySelection
 from tablesafe_cli.errors import Failure, UsageError
 from tablesafe_cli.item_keys import SelectionError, plain_item, to_typed_values
+from tablesafe_cli.layout import Column, print_table
+
+# What a dry run says of each item, by its planned action (copy_report.Action).
+DRY_RUN_VERBS = {"copy": "would copy", "skip": "would skip", "overwrite": "would overwrite", "unchanged": "unchanged"}
 
 
 def _json_argument(text: str, option: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise UsageError(f"{option} {text}: not JSON ({error.msg})") from None
+        raise UsageError(f"{option} {text}: not valid JSON: {error.msg} (column {error.colno})") from None
 
 
 def read_keys_file(path: str) -> list[Any]:
-    """Keys from a file ('-' is stdin): a JSON array, or one JSON object a line."""
+    """Keys from a file ('-' is stdin): a JSON array, or one JSON object a line; an error names the line."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except OSError as error:
         raise UsageError(f"--keys-file {path}: {error.strerror}") from None
-    stripped = text.strip()
-    if stripped.startswith("["):
-        keys = _json_argument(stripped, f"--keys-file {path}:")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"--keys-file {path}: not text (byte {error.start} is not UTF-8)") from None
+    if text.strip().startswith("["):
+        try:
+            keys = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UsageError(
+                f"--keys-file {path} line {error.lineno} column {error.colno}: not valid JSON: {error.msg}"
+            ) from None
         if not isinstance(keys, list):
             raise UsageError(f"--keys-file {path}: expected a JSON array of keys")
         return keys
     keys = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            keys.append(_json_argument(line, f"--keys-file {path} line {number}:"))
+        if not line.strip():
+            continue
+        try:
+            keys.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise UsageError(
+                f"--keys-file {path} line {number}: not valid JSON: {error.msg} (column {error.colno})"
+            ) from None
     if not keys:
         raise UsageError(f"--keys-file {path}: no keys in it")
     return keys
@@ -56,8 +69,6 @@ def selection_from(args: argparse.Namespace) -> CopySelection:
         )
     if (args.names or args.values) and args.filter is None and args.key_condition is None:
         raise UsageError("--names and --values go with --filter or --key-condition")
-    if args.segments < 1 or args.workers < 1:
-        raise UsageError("--segments and --workers must be at least 1")
     keys = [_json_argument(k, "--key") for k in args.key] if args.key else []
     if args.keys_file is not None:
         keys = read_keys_file(args.keys_file)
@@ -124,34 +135,33 @@ def cmd_copy_items(ctx: Context) -> int:
 
 
 def render_report(ctx: Context, report: CopyReport) -> None:
+    # ctx.line, not rich: a key may hold '[...]', which rich would take as markup; and it is faster.
     if report.dry_run:
-        # print(), not rich: a key may hold '[...]', which rich would take as markup; and it is faster.
         for action, key in report.planned:
-            print(f"would {action.value:<9} {json.dumps(plain_item(key), default=str)}")
-    ctx.out.print(_summary(report))
+            ctx.line(f"{DRY_RUN_VERBS[action.value]:<15} {_key_json(key)}")
+    _summary(ctx, report)
     for key in report.not_found[:50]:
-        print(f"not in {report.source}: {json.dumps(plain_item(key), default=str)}")
+        ctx.line(f"not in {report.source}: {_key_json(key)}")
     for failed in report.failed[:50]:
-        print(f"failed {json.dumps(plain_item(failed.key), default=str)}: {failed.reason}")
+        ctx.line(f"failed {_key_json(failed.key)}: {failed.reason}")
     for key in report.not_attempted[:50]:
-        print(f"not attempted (the copy stopped first): {json.dumps(plain_item(key), default=str)}")
+        ctx.line(f"not attempted (the copy stopped first): {_key_json(key)}")
     if report.duplicates:
-        print(f"{report.duplicates} key(s) given more than once: each item was handled once")
+        ctx.line(f"{report.duplicates} key(s) given more than once: each item was handled once")
     hidden = sum(max(0, len(found) - 50) for found in (report.failed, report.not_found, report.not_attempted))
     if hidden:
         ctx.out.print(f"... and {hidden} more (use --json for all)")
 
 
-def _summary(report: CopyReport) -> Table:
-    table = Table(
-        title=f"{'dry run: ' if report.dry_run else ''}{report.source} -> {report.target} ({report.mode.value})",
-        box=box.SIMPLE_HEAD,
-    )
-    columns = ["read", "copied", "skipped", "failed", "not found", "seconds", "items/s"]
+def _key_json(key: dict[str, Any]) -> str:
+    return json.dumps(plain_item(key), default=str)
+
+
+def _summary(ctx: Context, report: CopyReport) -> None:
+    title = f"{'dry run: ' if report.dry_run else ''}{report.source} -> {report.target} ({report.mode.value})"
+    headers = ["read", "copied", "skipped", "failed", "not found", "seconds", "items/s"]
     if report.stopped:
-        columns.insert(5, "not attempted")
-    for column in columns:
-        table.add_column(column, justify="right")
+        headers.insert(5, "not attempted")
     copied = report.copied
     if report.dry_run:
         copied = sum(1 for a, _ in report.planned if a.value in ("copy", "overwrite"))
@@ -167,5 +177,4 @@ def _summary(report: CopyReport) -> Table:
     if report.stopped:
         # A Scan or Query that stopped leaves the rest of the table unread: no keys to count.
         row.insert(5, str(len(report.not_attempted)) if report.not_attempted else "the rest")
-    table.add_row(*row)
-    return table
+    print_table(ctx.out, title, [Column(header, justify="right") for header in headers], [row])

@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rich import box
-from rich.table import Table
-
 from tablesafe.aws.dynamodb import Backup
 from tablesafe.prune.recent import STORED_STATUSES
 from tablesafe.prune.report import BYTES_PER_GB
 from tablesafe.rules.naming import is_manual, parse_scheduled
 from tablesafe_cli.context import Context
 from tablesafe_cli.formatting import format_size
+from tablesafe_cli.layout import Column, print_table
 
 
 @dataclass
@@ -55,7 +53,7 @@ def cmd_cost(ctx: Context) -> int:
 
     def rows(groups: dict[str, Storage]) -> list[dict[str, Any]]:
         return [
-            {"name": k, "backups": s.backups, "bytes": s.bytes, "monthlyCost": round(s.cost(price), 4)}
+            {"name": k, "backups": s.backups, "bytes": s.bytes, "monthlyCost": s.cost(price)}
             for k, s in sorted(groups.items(), key=lambda kv: (-kv[1].bytes, kv[0]))
         ]
 
@@ -64,7 +62,7 @@ def cmd_cost(ctx: Context) -> int:
         "pricePerGbMonth": price,
         "byPlan": rows(by_plan),
         "byTable": rows(by_table),
-        "total": {"backups": total.backups, "bytes": total.bytes, "monthlyCost": round(total.cost(price), 4)},
+        "total": {"backups": total.backups, "bytes": total.bytes, "monthlyCost": total.cost(price)},
     }
     ctx.emit(data, lambda: _render(ctx, data, total, price))
     return 0
@@ -72,13 +70,18 @@ def cmd_cost(ctx: Context) -> int:
 
 def _render(ctx: Context, data: dict[str, Any], total: Storage, price: float) -> None:
     for title, key, first in (("by plan", "byPlan", "plan"), ("by table", "byTable", "table")):
-        table = Table(title=f"backup storage {title}, {ctx.region}", box=box.SIMPLE_HEAD)
-        for column in (first, "backups", "size", "USD / month"):
-            table.add_column(column, justify="left" if column == first else "right")
-        for row in data[key]:
-            table.add_row(row["name"], str(row["backups"]), format_size(row["bytes"]), f"{row['monthlyCost']:.2f}")
-        table.add_row("[bold]total[/]", str(total.backups), format_size(total.bytes), f"{total.cost(price):.2f}")
-        ctx.out.print(table)
+        columns = [
+            Column(first, identifier=True),
+            Column("backups", justify="right"),
+            Column("size", justify="right"),
+            Column("USD / month", justify="right"),
+        ]
+        rows = [
+            [row["name"], str(row["backups"]), format_size(row["bytes"]), f"{row['monthlyCost']:.2f}"]
+            for row in data[key]
+        ]
+        rows.append(["[bold]total[/]", str(total.backups), format_size(total.bytes), f"{total.cost(price):.2f}"])
+        print_table(ctx.out, f"backup storage {title}, {ctx.region}", columns, rows)
     ctx.out.print(
         f"at {price} USD per GB-month of backup storage (docs/cost.md explains the estimate and its limits)",
         style="dim",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from tablesafe.aws.tables import TableDetails
 from tablesafe_cli.context import Context
 from tablesafe_cli.errors import UsageError
+from tablesafe_cli.layout import Column, print_table
 from tablesafe_cli.restore import RestoreReport, RestoreRequest, restore_table
 from tablesafe_cli.table_settings import SettingOutcome
 
@@ -83,19 +82,19 @@ def render_restore(ctx: Context, report: RestoreReport) -> None:
         if report.method == "export"
         else f"point in time {report.at.isoformat() if report.at else 'latest restorable'}"
     )
+    # One line, never wrapped by us: it names both tables and the backup's ARN.
     ctx.out.print(
         f"restored {report.source} into [bold]{report.target}[/] from {source} in {report.seconds:.0f} s",
         highlight=False,
+        soft_wrap=True,
     )
-    table = Table(title="settings re-applied", box=box.SIMPLE_HEAD)
-    for column in ("setting", "outcome", "detail"):
-        table.add_column(column)
     colours = {SettingOutcome.APPLIED: "green", SettingOutcome.FAILED: "red", SettingOutcome.SKIPPED: "yellow"}
+    rows = []
     for s in report.settings:
         colour = colours.get(s.outcome)
         outcome = f"[{colour}]{s.outcome.value}[/]" if colour else s.outcome.value
-        table.add_row(s.setting, outcome, escape(s.detail))
-    ctx.out.print(table)
+        rows.append([s.setting, outcome, escape(s.detail)])
+    print_table(ctx.out, "settings re-applied", (Column("setting"), Column("outcome"), Column("detail")), rows)
     ctx.out.print(
         "Not carried over by a restore and not re-applied: IAM policies, CloudWatch alarms, a resource-based "
         "policy, Kinesis streaming, Contributor Insights, stream consumers, global-table replicas.",

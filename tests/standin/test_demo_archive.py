@@ -15,7 +15,7 @@ def test_the_monthly_archive_exports_each_slot_once_and_gives_back_a_deleted_ent
     account = run_archive_demo(Console(file=out, width=120), standin=standin)
 
     assert account.problems == [], out.getvalue()
-    text = out.getvalue()
+    text = " ".join(out.getvalue().split())
     assert "1 export started, the duplicate delivery found 1 already there" in text
     assert "ExportsCompleted 1" in text
     assert "20260901T0400Z, 20261001T0400Z, 20261101T0400Z" in text

@@ -10,6 +10,7 @@ from tablesafe_cli.commands.backup import cmd_backup
 from tablesafe_cli.commands.backups import cmd_backups
 from tablesafe_cli.commands.copy_items import cmd_copy_items
 from tablesafe_cli.commands.cost import cmd_cost
+from tablesafe_cli.commands.exports import cmd_exports
 from tablesafe_cli.commands.find_items import cmd_find_items
 from tablesafe_cli.commands.restore import cmd_restore
 from tablesafe_cli.commands.status import cmd_status
@@ -112,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _copy_items_options(copy)
     copy.set_defaults(handler=cmd_copy_items)
+
+    exports = commands.add_parser(
+        "exports", parents=[common], help="a table's S3 exports: slot, status, bytes, storage class, lock until"
+    )
+    exports.add_argument("table")
+    exports.set_defaults(handler=cmd_exports)
 
     find_items = commands.add_parser(
         "find-items",

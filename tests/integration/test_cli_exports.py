@@ -189,3 +189,12 @@ def test_restore_from_an_export_never_touches_an_existing_table(aws, capsys, exp
 
     assert code == 1 and "exists already" in err
     assert both == 2 and "one of --backup, --at or --export" in both_err
+
+
+def test_exports_lists_the_tables_exports_newest_slot_first(aws, capsys, exported) -> None:
+    code, out, _ = run(capsys, "exports", "orders", "--json")
+
+    rows = json.loads(out)
+    assert code == 0 and [r["exportArn"] for r in rows] == [exported["12"], exported["11"]]
+    assert rows[0]["slot"] == "2026-12-01T04:00:00+00:00" and rows[0]["status"] == "COMPLETED"
+    assert rows[0]["plan"] == "gfs" and rows[0]["rule"] == "monthly" and rows[0]["storageClass"] == "STANDARD"

@@ -60,6 +60,15 @@ class ExportReads:
         body: BinaryIO = answer["Body"]
         return body
 
+    def head(self, bucket: str, key: str, owner: str | None = None) -> tuple[str, str | None]:
+        """(storage class, Object Lock retain-until as ISO text or None) of one object."""
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if owner:
+            params["ExpectedBucketOwner"] = owner
+        answer = self._send(self._s3, "HeadObject", self._s3.head_object, **params)
+        until = answer.get("ObjectLockRetainUntilDate")
+        return str(answer.get("StorageClass") or "STANDARD"), until.isoformat() if until is not None else None
+
     def import_table(self, bucket: str, prefix: str, owner: str | None, creation: Mapping[str, Any]) -> str:
         """ImportTable of an export's data files (DynamoDB JSON, GZIP) into a new table; returns the import's ARN."""
         source: dict[str, Any] = {"S3Bucket": bucket, "S3KeyPrefix": prefix}

@@ -119,3 +119,35 @@ def _regions(value: object, default_region: str | None, *, required: bool) -> tu
     if not isinstance(decoded, list):
         raise ConfigError(REGIONS, value, _REGIONS_ALLOWED)
     return values.region_names(REGIONS, value, decoded, _REGIONS_ALLOWED)
+
+
+def option_name(key: str) -> str:
+    """The keyword argument of the CDK construct for a context key: `tablesafe:tagKey` -> `tag_key`."""
+    suffix = key.removeprefix(PREFIX)
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in suffix)
+
+
+OPTION_KEYS = {option_name(key): key for key in KNOWN_KEYS}
+
+
+def parse_options(options: Mapping[str, Any], *, default_region: str | None = None) -> TablesafeConfig:
+    """The CDK construct's keyword arguments, checked by the context's checks; ConfigError names the argument.
+
+    `options` maps argument names (`tag_key`) to the values the cdk.json key takes; None means "not given" (the
+    key's default). `regions` may be left out: the construct then deploys to its stack's region.
+        config = parse_options({"tag_key": "team:backup", "alarm_email": "ops@example.com"})
+    """
+    context: dict[str, Any] = {}
+    for name, value in options.items():
+        if name not in OPTION_KEYS:
+            raise ConfigError(name, value, f"unknown option; the options are {', '.join(OPTION_KEYS)}")
+        if value is not None:
+            context[OPTION_KEYS[name]] = value
+    try:
+        return parse_context(context, default_region=default_region, regions_required=False)
+    except ConfigError as error:
+        # The same check and words as the cdk.json key, naming the argument the user wrote: `plans.daily[0].minKeep`.
+        key = next((k for k in KNOWN_KEYS if error.key == k or error.key.startswith(f"{k}.")), None)
+        if key is None:
+            raise
+        raise ConfigError(option_name(key) + error.key.removeprefix(key), error.value, error.allowed) from None

@@ -26,6 +26,10 @@ def build_app(app: App | None = None, environ: Mapping[str, str] = os.environ) -
     config = load_config(app.node.get_all_context(), environ)
     for region in config.regions:
         TablesafeStack(app, region, config=config)
+    if config.organization is not None:
+        from .organization import add_organization  # cdk-stacksets is needed only for an organization
+
+        add_organization(app, config)
     # cdk-nag 3 is a policy-validation plugin: an unacknowledged finding fails synthesis. Acknowledgments (each with
     # its reason, next to the resource in code) are also written into the template's metadata, for review.
     from cdk_nag import AwsSolutionsChecks  # the standalone app's checks: a user of the construct needs no cdk-nag

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tablesafe.config.context import KNOWN_KEYS, OPTION_KEYS, option_name, parse_context, parse_options
+from tablesafe.config.context import APP_KEYS, KNOWN_KEYS, OPTION_KEYS, option_name, parse_context, parse_options
 from tablesafe.config.plans import ConfigError
 
 
 def test_every_cdk_json_key_has_its_snake_case_option() -> None:
-    assert set(OPTION_KEYS.values()) == set(KNOWN_KEYS)
+    assert set(OPTION_KEYS.values()) == set(KNOWN_KEYS) - set(APP_KEYS)
     assert option_name("tablesafe:storagePricePerGbMonth") == "storage_price_per_gb_month"
     assert option_name("tablesafe:tagKey") == "tag_key"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from tablesafe import constants
 from tablesafe.config import values
+from tablesafe.config.organization import OrganizationConfig, parse_organization
 from tablesafe.config.plans import RULE_KEYS, ConfigError, Plan
 from tablesafe.config.schedule_expr import ScheduleExpression
 
@@ -29,6 +30,7 @@ ALARM_EMAIL = "tablesafe:alarmEmail"
 DRY_RUN = "tablesafe:dryRun"
 STORAGE_PRICE = "tablesafe:storagePricePerGbMonth"
 GLOBAL_TABLES = "tablesafe:globalTables"
+ORGANIZATION = "tablesafe:organization"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -39,7 +41,10 @@ KNOWN_KEYS = (
     DRY_RUN,
     STORAGE_PRICE,
     GLOBAL_TABLES,
+    ORGANIZATION,
 )
+# Keys of the standalone app only, not options of the construct (the organization is the app's StackSet).
+APP_KEYS = (ORGANIZATION,)
 _REGIONS_ALLOWED = 'expected a non-empty list of AWS region names, e.g. ["us-east-1", "eu-west-1"]'
 
 
@@ -57,6 +62,8 @@ class TablesafeConfig:
     dry_run: bool
     storage_price_per_gb_month: float
     global_tables: str
+    # The StackSet to an Organization's accounts (organization.py), or None for one account.
+    organization: OrganizationConfig | None = None
 
 
 def parse_context(
@@ -82,6 +89,7 @@ def parse_context(
             STORAGE_PRICE, context.get(STORAGE_PRICE, constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH)
         ),
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
+        organization=parse_organization(ORGANIZATION, context.get(ORGANIZATION)),
     )
 
 
@@ -127,7 +135,7 @@ def option_name(key: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in suffix)
 
 
-OPTION_KEYS = {option_name(key): key for key in KNOWN_KEYS}
+OPTION_KEYS = {option_name(key): key for key in KNOWN_KEYS if key not in APP_KEYS}
 
 
 def parse_options(options: Mapping[str, Any], *, default_region: str | None = None) -> TablesafeConfig:

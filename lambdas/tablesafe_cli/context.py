@@ -55,7 +55,9 @@ class Context:
         self.json: bool = args.json
         if out is None or args.wide:
             wide = args.wide or not sys.stdout.isatty()
-            out = Console(soft_wrap=False, width=UNLIMITED_WIDTH if wide else None, file=out.file if out else None)
+            out = Console(
+                soft_wrap=False, emoji=False, width=UNLIMITED_WIDTH if wide else None, file=out.file if out else None
+            )
         self.out = out
         self.err = Console(stderr=True)
         self.config = load_config(Path(args.config), explicit=args.config_given)

@@ -149,7 +149,7 @@ def _report_backup(ctx: Context, backup: Backup, rule: Any, *, already: bool) ->
             ("status", backup.status),
             ("pruned", escape(pruned)),
         ):
-            ctx.out.print(f" {label:<7} {value}", soft_wrap=True, highlight=False)
+            ctx.out.print(f" {label:<7} {value}", soft_wrap=True, highlight=False, emoji=False)
 
     ctx.emit(data, render)
     return 0

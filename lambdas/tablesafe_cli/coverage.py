@@ -11,10 +11,10 @@ from typing import Any
 from tablesafe.aws.dynamodb import Backup
 from tablesafe.aws.tables import PitrState, RestoredFrom
 from tablesafe.config.plans import Plan
-from tablesafe.prune.recent import STORED_STATUSES
 from tablesafe.rules.home_region import EVERY_REGION, backup_region
 from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import parse_scheduled
+from tablesafe.rules.storage import STORED_STATUSES
 from tablesafe_cli.config import CliConfig
 from tablesafe_cli.formatting import format_age
 

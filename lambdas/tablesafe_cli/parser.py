@@ -66,14 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "PITR, and what is wrong with it.",
         epilog=STATUS_EXIT_CODES,
     )
-    status.add_argument(
-        "--fail-on",
-        type=_fail_on,
-        default=DEFAULT_FAIL_ON,
-        metavar="KINDS",
-        help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
-        "or none (default: all but untagged-copy)",
-    )
+    _status_options(status)
     status.set_defaults(handler=cmd_status)
 
     backups = commands.add_parser("backups", parents=[common], help="a table's backups, newest first")
@@ -115,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     cost = commands.add_parser("cost", parents=[common], help="backup storage estimate by plan and by table")
     cost.set_defaults(handler=cmd_cost)
     return parser
+
+
+def _status_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on",
+        type=_fail_on,
+        default=DEFAULT_FAIL_ON,
+        metavar="KINDS",
+        help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
+        "or none (default: all but untagged-copy)",
+    )
 
 
 def _backup_options(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,15 @@ import pytest
 
 from tablesafe.aws.tables import RestoredFrom
 from tablesafe_cli.config import CliConfig
-from tablesafe_cli.coverage import DEFAULT_FAIL_ON, FlagKind, Kind, assess_table, parse_fail_on, table_kind
+from tablesafe_cli.coverage import (
+    DEFAULT_FAIL_ON,
+    FlagKind,
+    Kind,
+    TableOrigin,
+    assess_table,
+    parse_fail_on,
+    table_kind,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ORIGIN = RestoredFrom(backup_arn="arn:aws:dynamodb:us-east-1:1:table/orders/backup/1", table_arn=None, time=NOW,
@@ -32,9 +40,11 @@ def test_a_drill_needs_name_and_tag_and_a_restored_table_its_restore_summary(nam
 
 
 def test_an_untagged_copy_is_flagged_apart_from_an_unprotected_table():
-    copy = assess_table("orders-restored", None, CliConfig(), [], None, NOW, region="us-east-1", kind=Kind.RESTORED)
+    origin = TableOrigin(Kind.RESTORED, ORIGIN)
+    copy = assess_table("orders-restored", None, CliConfig(), [], None, NOW, region="us-east-1", origin=origin)
     plain = assess_table("scratch", None, CliConfig(), [], None, NOW, region="us-east-1")
     assert [f.kind for f in copy.issues] == [FlagKind.UNTAGGED_COPY] and not copy.fails(DEFAULT_FAIL_ON)
+    assert copy.as_dict()["restoredFrom"]["backupArn"] == ORIGIN.backup_arn and copy.as_dict()["kind"] == "restored"
     assert [f.kind for f in plain.issues] == [FlagKind.UNPROTECTED] and plain.fails(DEFAULT_FAIL_ON)
     assert copy.fails(parse_fail_on("all")) and not plain.fails(parse_fail_on("none"))
 

@@ -105,8 +105,8 @@ class Context:
         self.out.file.write(text + "\n")
 
     def note(self, message: str) -> None:
-        """A remark for the operator, on stderr so that stdout stays parseable."""
-        self.err.print(message, highlight=False, markup=False)
+        """A remark for the operator, on stderr so that stdout stays parseable; never wrapped, as it may name tables."""
+        self.err.print(message, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def give_up_unreachable(attempts: int, caught_exception: Exception | None = None, **_: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from tablesafe.aws.dynamodb import Backup
 from tablesafe.aws.tables import PitrState, RestoredFrom
 from tablesafe.config.plans import Plan
+from tablesafe.drill.names import drill_prefix, is_ours
 from tablesafe.rules.home_region import EVERY_REGION, backup_region
 from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import parse_scheduled
@@ -19,7 +20,6 @@ from tablesafe_cli.config import CliConfig
 from tablesafe_cli.formatting import format_age
 
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
-DRILL_TAG_PREFIX = "tablesafe:drill"  # a drill table carries a tag whose key starts so, and a {prefix}-drill- name
 
 
 class Kind(StrEnum):
@@ -60,10 +60,15 @@ class TableOrigin:
     restored_from: RestoredFrom | None = None
 
 
+def may_be_drill(name: str, prefix: str) -> bool:
+    """Whether the name is a drill table's, so its tags are worth reading."""
+    return name.startswith(drill_prefix(prefix))
+
+
 def table_kind(name: str, prefix: str, tags: dict[str, str] | None, restored_from: RestoredFrom | None) -> Kind:
-    """A drill table by its name and tag (both: a name alone proves nothing), a restored one by its RestoreSummary."""
-    is_drill_name = name.startswith(f"{prefix}-drill-")
-    if is_drill_name and tags is not None and any(key.startswith(DRILL_TAG_PREFIX) for key in tags):
+    """A drill table by its name and tag, as the drills' deletion fence tells one (drill.names.is_ours: a name or a
+    tag alone proves nothing), a restored one by its RestoreSummary."""
+    if tags is not None and is_ours(name, tags, prefix):
         return Kind.DRILL
     return Kind.RESTORED if restored_from is not None else Kind.TABLE
 

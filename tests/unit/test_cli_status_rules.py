@@ -27,7 +27,7 @@ ORIGIN = RestoredFrom(backup_arn="arn:aws:dynamodb:us-east-1:1:table/orders/back
     ("name", "tags", "restored", "kind"),
     [
         ("tablesafe-drill-orders-1", {"tablesafe:drill": "orders"}, ORIGIN, Kind.DRILL),
-        ("tablesafe-drill-orders-1", {"tablesafe:drillOf": "orders"}, None, Kind.DRILL),
+        ("tablesafe-drill-orders-1", {"tablesafe:drill-plan": "daily"}, None, Kind.TABLE),  # not the drill tag
         ("tablesafe-drill-orders-1", {"team": "shop"}, ORIGIN, Kind.RESTORED),  # the name alone is no drill
         ("tablesafe-drill-orders-1", None, None, Kind.TABLE),
         ("orders-copy", {"tablesafe:drill": "orders"}, None, Kind.TABLE),  # the tag alone neither

@@ -10,8 +10,6 @@ policy (tablesafe.aws.retry); a throttle or a lost answer botocore already retri
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -27,6 +25,7 @@ from tablesafe.aws.tables import (
 )
 from tablesafe_cli.copy_report import Action, CopyProgress, CopyReport, CopyStopped, FailedItem, Mode, Selection
 from tablesafe_cli.item_keys import KeyIdentity, canonical, key_identity, key_of, parse_key, unique_keys
+from tablesafe_cli.parallel_scan import parallel_scan
 from tablesafe_cli.restore import RestoreError
 
 
@@ -117,7 +116,7 @@ def _batches(
             )
         )
     else:
-        pages = _parallel_scan(tables, source, selection)
+        pages = parallel_scan(tables, source, selection)
     started = False
     try:
         for page in pages:
@@ -340,54 +339,3 @@ def _batch_get_all(
 def _resendable(error: GatewayError, retry: RetryPolicy) -> bool:
     """A throttle or a lost answer that botocore did not already resend; never anything else."""
     return isinstance(error, Throttled | AmbiguousResult) and retry.may_retry(error)
-
-
-def _parallel_scan(tables: TableGateway, source: str, selection: Selection) -> Iterator[list[Item]]:
-    """Scan all segments at once; pages are yielded as they arrive, and an error in any segment is raised."""
-    segments = max(1, selection.segments)
-    pages: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=segments * 4)
-    stop = threading.Event()
-
-    def put(value: list[Item] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                pages.put(value, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def scan(segment: int) -> None:
-        try:
-            for page in tables.scan(
-                source,
-                segment=segment,
-                total_segments=segments,
-                filter_expression=selection.filter_expression,
-                names=selection.names,
-                values=selection.values,
-            ):
-                if page.items and not put(page.items):
-                    return
-        except BaseException as error:  # handed to the consumer, which raises it
-            put(error)
-        finally:
-            put(None)
-
-    threads = [threading.Thread(target=scan, args=(s,), daemon=True, name=f"scan-{s}") for s in range(segments)]
-    for thread in threads:
-        thread.start()
-    finished = 0
-    try:
-        while finished < segments:
-            value = pages.get()
-            if value is None:
-                finished += 1
-            elif isinstance(value, BaseException):
-                raise value
-            else:
-                yield value
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=5)

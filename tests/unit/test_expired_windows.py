@@ -3,6 +3,7 @@ an invocation can take, resuming at a cursor, and jumping gaps in a few calls.""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from tablesafe.aws.dynamodb import Backup
@@ -13,10 +14,8 @@ CUTOFF = datetime(2026, 5, 26, 4, 30, tzinfo=UTC)
 
 
 def made_at(*moments: datetime) -> list[Backup]:
-    return [
-        Backup(f"arn:aws:dynamodb:eu-west-1:123456789012:table/t/backup/{i:07d}", f"b{i}", "t", when, "AVAILABLE", "USER")
-        for i, when in enumerate(moments)
-    ]
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/t/backup/"
+    return [Backup(f"{arn}{i:07d}", f"b{i}", "t", when, "AVAILABLE", "USER") for i, when in enumerate(moments)]
 
 
 def walk(account: Account, cursor: datetime | None = None, stop_after: int | None = None) -> list[Window]:
@@ -31,7 +30,7 @@ def walk(account: Account, cursor: datetime | None = None, stop_after: int | Non
 def assert_covers_once(windows: list[Window], backups: list[Backup], cursor: datetime | None = None) -> None:
     expected = sorted(b.arn for b in backups if b.created < CUTOFF and (cursor is None or b.created >= cursor))
     assert sorted(b.arn for w in windows for b in w.backups) == expected  # each exactly once
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         assert before.end == after.start  # consecutive: nothing falls between two windows
     for window in windows:
         assert all(window.holds(b) for b in window.backups)

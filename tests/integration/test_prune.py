@@ -695,6 +695,7 @@ def test_the_handler_emits_run_metrics_and_per_plan_cost_of_what_remains(standin
     assert sorted(run["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["DryRun", "service"]
     assert (run["BackupsDeleted"], run["BackupsDeleteFailed"], run["BackupsInUseSkipped"]) == (11, 0, 0)
     assert (run["OrphanedBackups"], run["PruneTablesFailed"]) == (8, 0)
+    assert run["ExpiredBacklog"] == 0  # the run reached the cutoff: nothing past retention is left to delete
     # per plan: what the region holds after the prune, of the tables the run listed (fresh is not among them)
     stored: Counter[str] = Counter()
     size: Counter[str] = Counter()

@@ -15,13 +15,14 @@ import pytest
 
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.config.events import HANDOVER_DELAY, EventError
-from tablesafe.config.settings import Settings, cold_start
+from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.observability import logger, metrics
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunFailed
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.naming import manual_name, parse_scheduled, scheduled_name
 from tablesafe.runtime import prune_handler
+from tablesafe.runtime.cold_start import cold_start
 from tools.standin.support import create_table, fill, list_all_backups
 
 PREFIX = "tablesafe"
@@ -170,7 +171,7 @@ def test_a_small_account_lists_its_expired_backups_in_one_call_and_the_recent_da
 
 
 def test_more_than_a_page_of_expired_backups_is_listed_page_by_page(standin, ddb, gateway, settings):
-    for table in ("a", "b", "c"):
+    for table in ("aaa", "bbb", "ccc"):
         create_table(ddb, table)
         make_backups(standin, ddb, table, range(36, 80))  # 44 past retention each: 132, two pages
     standin.calls.reset()
@@ -484,7 +485,7 @@ def test_a_table_whose_listing_fails_part_way_keeps_all_its_backups_and_the_othe
 
 
 def test_an_account_wide_listing_that_fails_part_way_deletes_nothing_at_all(standin, ddb, settings):
-    for table in ("a", "b"):
+    for table in ("aaa", "bbb"):
         create_table(ddb, table)
         make_backups(standin, ddb, table, range(36, 96))  # 120 past retention: two pages
     before = remaining(ddb)
@@ -548,7 +549,7 @@ def test_without_a_continuation_what_is_left_is_the_backlog_for_the_next_run_not
     standin, ddb, gateway, settings
 ):
     arns = {}
-    for table in ("a", "b", "c"):
+    for table in ("aaa", "bbb", "ccc"):
         create_table(ddb, table)
         arns[table] = make_backups(standin, ddb, table, range(35, 40))
     standin.calls.reset()
@@ -568,7 +569,7 @@ def test_without_a_continuation_what_is_left_is_the_backlog_for_the_next_run_not
 
 
 def test_a_continuation_that_cannot_start_fails_the_run_naming_where_it_stopped(standin, ddb, gateway, settings):
-    for table in ("a", "b"):
+    for table in ("aaa", "bbb"):
         create_table(ddb, table)
         make_backups(standin, ddb, table, range(30, 45))
 
@@ -588,8 +589,8 @@ def test_a_continuation_that_cannot_start_fails_the_run_naming_where_it_stopped(
 def test_an_invocation_with_no_time_for_any_window_fails_instead_of_handing_over_forever(
     standin, ddb, gateway, settings
 ):
-    create_table(ddb, "a")
-    make_backups(standin, ddb, "a", range(35, 40))
+    create_table(ddb, "aaa")
+    make_backups(standin, ddb, "aaa", range(35, 40))
     continuations: list[dict[str, Any]] = []
 
     report = run_prune(gateway, settings, PruneRequest(NOW), time_left=lambda: 1.0, continue_run=continuations.append)

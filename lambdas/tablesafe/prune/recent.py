@@ -33,7 +33,8 @@ from tablesafe.rules.naming import parse_scheduled
 from tablesafe.rules.retention import AVAILABLE, USER, table_identity
 from tablesafe.rules.retention import Group as RetentionGroup
 
-STORED_STATUSES = frozenset({"AVAILABLE", "CREATING"})
+# Re-exported: the CLI imports it from here until it takes it from rules.storage.
+from tablesafe.rules.storage import STORED_STATUSES as STORED_STATUSES
 
 Group = tuple[str, str]  # (plan, rule)
 

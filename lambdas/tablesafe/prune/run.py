@@ -28,9 +28,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from tablesafe.aws.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
-from tablesafe.config.events import (
-    MAX_CONTINUATIONS,
-)
 from tablesafe.config.settings import Settings
 from tablesafe.observability import logger
 from tablesafe.prune.backlog import settle_backlog
@@ -45,8 +42,7 @@ from tablesafe.prune.report import (
 )
 from tablesafe.prune.storage import storage_by_plan
 from tablesafe.rules.retention import Decision, Verdict, decide, past_retention, shortest_retention, table_identity
-
-ContinueRun = Callable[[dict[str, Any]], None]
+from tablesafe.runtime.handoff import ContinueRun, hand_on
 
 
 def run_prune(
@@ -75,19 +71,16 @@ def _hand_over(report: PruneReport, request: PruneRequest, continue_run: Continu
         report.handoff_error = "ran out of time (no window finished: is the timeout below the reserve?)"
         logger.error("prune made no progress", cursor=cursor, error=report.handoff_error)
         return
-    if continue_run is None or request.continuation >= MAX_CONTINUATIONS:
-        why = "no continuation available" if continue_run is None else "continuation limit reached"
-        logger.warning("the prune stops here for today; the next run resumes", reason=why, cursor=cursor)
-        return
     following = request.following(report)
-    try:
-        continue_run(following.as_event())
-    except Exception as error:  # the backups it should have taken over must not vanish silently
-        report.handoff_error = f"could not start a continuation: {error}"
-        logger.error("prune continuation not started", cursor=cursor, error=str(error))
-        return
-    report.continued = True
-    logger.info("prune continues in a new invocation", expired_from=cursor, continuation=following.continuation)
+    refused = hand_on(continue_run, following.as_event(), continuation=request.continuation)
+    if refused is None:
+        report.continued = True
+        logger.info("prune continues in a new invocation", expired_from=cursor, continuation=following.continuation)
+    elif refused.invoke_failed:  # the backups it should have taken over must not vanish silently
+        report.handoff_error = refused.reason
+        logger.error("prune continuation not started", cursor=cursor, error=refused.reason)
+    else:  # the continuation limit (or none to hand to): the backlog, reported, for the next run
+        logger.warning("the prune stops here for today; the next run resumes", reason=refused.reason, cursor=cursor)
 
 
 def _iso(moment: Any) -> str | None:

@@ -33,7 +33,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tablesafe.aws.clients import rate_limits_from_env
+from tablesafe.aws.clients import backup_clients, rate_limits_from_env, table_clients
 from tablesafe.aws.dynamodb import (
     AmbiguousResult,
     Backup,
@@ -107,8 +107,8 @@ class Context:
             raise UsageError(str(error)) from None
         try:
             session = boto3.Session(profile_name=args.profile, region_name=args.region)
-            self.backups = DynamoDbGateway(session, rate_limits=rate_limits)
-            self.tables = TableGateway(session, rate_limits=rate_limits)
+            self.backups = DynamoDbGateway(backup_clients(session, rate_limits=rate_limits))
+            self.tables = TableGateway(table_clients(session, rate_limits=rate_limits))
         except ProfileNotFound:
             raise UsageError(f"--profile {args.profile}: no such profile in the AWS config files") from None
         except NoRegionError:

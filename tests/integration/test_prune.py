@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.config.events import HANDOVER_DELAY, EventError
 from tablesafe.config.settings import Settings, cold_start
@@ -53,7 +54,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def gateway(standin) -> DynamoDbGateway:
-    return DynamoDbGateway(rate_limits=FAST)
+    return DynamoDbGateway(backup_clients(rate_limits=FAST))
 
 
 @pytest.fixture
@@ -211,7 +212,7 @@ def recording_listings(calls: list[dict[str, Any]], on_call: Callable[[dict[str,
 def test_the_recent_listing_takes_min_keep_days_account_wide_not_a_call_per_table(standin, settings):
     tables = daily_tables(standin, 40, range(36))  # day 35 is past 35 days' retention
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -242,7 +243,7 @@ def test_a_table_with_fewer_than_min_keep_recent_backups_is_listed_on_its_own_an
         for day in (1, 2, 36, 37)
     }
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -264,7 +265,7 @@ def test_a_recent_listing_that_breaks_off_falls_back_to_each_table_and_a_failed_
             standin.faults.set("ListBackups", server_error=1.0, tables=["t07"])
 
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls, on_call), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls, on_call), rate_limits=FAST, max_attempts=2))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()
@@ -302,7 +303,7 @@ def test_the_windowed_listing_releases_a_re_created_table_only_once_its_old_tabl
     tables = daily_tables(standin, 40, range(36))  # enough tables for the account-wide windows
     old, new = recreate(standin, ddb, "orders", range(50, 56), range(40))
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -341,7 +342,7 @@ def test_an_unexpected_error_in_the_recent_listing_fails_every_waiting_table_by_
     tables = daily_tables(standin, 12, range(36))
     before = set(remaining(standin.client("dynamodb")))
 
-    report = run_prune(BrokenRecentListing(rate_limits=FAST), settings, PruneRequest(NOW))
+    report = run_prune(BrokenRecentListing(backup_clients(rate_limits=FAST)), settings, PruneRequest(NOW))
 
     # not taken for a listing that broke off (which would fall back to each table's own listing): every table with
     # something to delete fails, named, and nothing is deleted
@@ -413,7 +414,7 @@ def test_the_service_rate_limit_is_respected_without_losing_a_deletion(standin, 
     expected = set(make_backups(standin, ddb, "orders", range(35, 60)).values())
     standin.faults.rate_limits(limits={"DeleteBackup": 10.0, "ListBackups": 5.0}, scale=4.0)  # 40 and 20 a second
 
-    report = run_prune(DynamoDbGateway(rate_limits={"DeleteBackup": 40.0}), settings, PruneRequest(NOW))
+    report = run_prune(DynamoDbGateway(backup_clients(rate_limits={"DeleteBackup": 40.0})), settings, PruneRequest(NOW))
 
     assert report.deleted == len(expected) - 3
     assert standin.calls.count("DeleteBackup", "ok") == len(expected) - 3
@@ -470,7 +471,9 @@ def test_a_table_whose_listing_fails_part_way_keeps_all_its_backups_and_the_othe
         name = scheduled_name(PREFIX, "daily", "daily", NOW - timedelta(hours=hour + 2))
         arn = ddb.create_backup(TableName="big", BackupName=name)["BackupDetails"]["BackupArn"]
         standin.set_backup_created(arn, NOW - timedelta(hours=hour + 2))
-    gateway = DynamoDbGateway(fail_listing_after_first_page(standin, "big"), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(
+        backup_clients(fail_listing_after_first_page(standin, "big"), rate_limits=FAST, max_attempts=2)
+    )
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()
@@ -488,7 +491,9 @@ def test_an_account_wide_listing_that_fails_part_way_deletes_nothing_at_all(stan
         make_backups(standin, ddb, table, range(36, 96))  # 120 past retention: two pages
     before = remaining(ddb)
     standin.calls.reset()
-    gateway = DynamoDbGateway(fail_listing_after_first_page(standin, None), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(
+        backup_clients(fail_listing_after_first_page(standin, None), rate_limits=FAST, max_attempts=2)
+    )
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()

@@ -10,13 +10,14 @@ seconds), the table's TTL attribute, so DynamoDB removes them a week after they 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tablesafe.aws.clients import client_config
 from tablesafe.slots.lease import RECORD_KEPT_SECONDS, LeaseRecord, LeaseState, LeaseStoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -24,12 +25,9 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 class LeaseTable:
     """Slot leases in one DynamoDB table (partition key `pk`, string)."""
 
-    def __init__(self, table_name: str, *, client: Any = None, session: boto3.Session | None = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
-        # A few connections: an invocation writes its lease a handful of times. Standard retries, as for every
-        # idempotent call (the conditions make these writes idempotent).
-        config = client_config(max_attempts=8, max_connections=4, read_timeout=10, agent="tablesafe-lease")
-        self._client = client or (session or boto3.Session()).client("dynamodb", config=config)
+        self._client = client  # aws/clients.py's lease_client: standard retries, a few connections
 
     def take(self, key: str, holder: str, expires_at: float, now: float, predecessor: str | None) -> LeaseRecord:
         """PutItem if free, lapsed, ours or the predecessor's; else the current record (ReturnValuesOnConditionCheck

@@ -11,14 +11,9 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TypeVar
 
-import boto3
-
-from tablesafe.aws.clients import backup_clients, lease_client, rate_limits_from_env
-from tablesafe.aws.dynamodb import DynamoDbGateway
-from tablesafe.aws.lease_table import LeaseTable
+from tablesafe.aws.clients import rate_limits_from_env
 from tablesafe.config import values
 from tablesafe.config.plans import ConfigError, Plan
 from tablesafe.constants import (
@@ -35,7 +30,6 @@ from tablesafe.constants import (
     ENV_TAG_KEY,
     ENV_TIME_RESERVE_SECONDS,
 )
-from tablesafe.slots.lease import SlotLeases
 
 TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # DynamoDB's rule for table names
 DEFAULT_TIME_RESERVE_SECONDS = 60.0
@@ -86,33 +80,6 @@ class Settings:
             deployed_regions=_regions(environ),
             lease_table=_table_name(environ, ENV_LEASE_TABLE),
         )
-
-
-@cache
-def cold_start() -> tuple[Settings, DynamoDbGateway]:
-    """Settings and gateway, built once per Lambda execution environment; a bad variable fails the first call."""
-    settings = Settings.from_env()
-    return settings, DynamoDbGateway(backup_clients(_session(), rate_limits=settings.rate_limits))
-
-
-@cache
-def backup_leases() -> SlotLeases:
-    """The backup function's slot leases, built once per execution environment; the table must be configured."""
-    settings, _ = cold_start()
-    if settings.lease_table is None:
-        raise SettingsError(
-            f"environment variable {ENV_LEASE_TABLE} is missing or empty: the backup function keeps its slot leases "
-            "in that table (the stack sets it)"
-        )
-    # The gateway's session (one per environment): its loaded service model makes this client about 60 ms
-    # cheaper at cold start.
-    return SlotLeases(LeaseTable(settings.lease_table, lease_client(_session())))
-
-
-@cache
-def _session() -> boto3.Session:
-    """One boto3 session per execution environment, shared by the functions' clients."""
-    return boto3.Session()
 
 
 def _table_name(environ: Mapping[str, str], name: str) -> str | None:

@@ -18,7 +18,7 @@ from tablesafe.slots.lease import SlotLeases
 def cold_start() -> tuple[Settings, DynamoDbGateway]:
     """Settings and gateway, built once per Lambda execution environment; a bad variable fails the first call."""
     settings = Settings.from_env()
-    return settings, DynamoDbGateway(backup_clients(_session(), rate_limits=settings.rate_limits))
+    return settings, DynamoDbGateway(backup_clients(function_session(), rate_limits=settings.rate_limits))
 
 
 @cache
@@ -31,10 +31,10 @@ def backup_leases() -> SlotLeases:
             "in that table (the stack sets it)"
         )
     # The gateway's session: its loaded service model makes this client about 60 ms cheaper at cold start.
-    return SlotLeases(LeaseTable(settings.lease_table, lease_client(_session())))
+    return SlotLeases(LeaseTable(settings.lease_table, lease_client(function_session())))
 
 
 @cache
-def _session() -> boto3.Session:
+def function_session() -> boto3.Session:
     """One boto3 session per execution environment, shared by the functions' clients."""
     return boto3.Session()

@@ -147,7 +147,8 @@ def test_a_window_whose_listing_breaks_off_is_not_decided_and_its_retry_finishes
     session = boto3.Session()
     session.events.register("provide-client-params.dynamodb.ListBackups", count)
 
-    first = run_prune(DynamoDbGateway(backup_clients(session, rate_limits={}, max_attempts=1)), settings, PruneRequest(NOW))
+    gateway = DynamoDbGateway(backup_clients(session, rate_limits={}, max_attempts=1))
+    first = run_prune(gateway, settings, PruneRequest(NOW))
 
     standin.faults.clear()
     assert first.failed and "InternalServerError" in first.listing_error

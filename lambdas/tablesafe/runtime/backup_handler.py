@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tablesafe.aws.continuation import LambdaContinuation
 from tablesafe.backup.run import BackupReport, BackupRequest, BackupRunFailed, Outcome, run_backup
-from tablesafe.config.settings import backup_leases, cold_start
 from tablesafe.constants import (
     DIM_PLAN,
     DIM_RULE,
@@ -28,6 +27,7 @@ from tablesafe.constants import (
     METRICS_NAMESPACE,
 )
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 
 
 @logger.inject_lambda_context

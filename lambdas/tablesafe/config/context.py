@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tablesafe import constants
 from tablesafe.config import values
 from tablesafe.config.plans import RULE_KEYS, ConfigError, Plan
-from tablesafe.config.schedule_expr import ScheduleExpression
+from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
 
 PREFIX = "tablesafe:"
 TAG_KEY = "tablesafe:tagKey"
@@ -31,6 +31,7 @@ STORAGE_PRICE = "tablesafe:storagePricePerGbMonth"
 GLOBAL_TABLES = "tablesafe:globalTables"
 # true: regions are checked only for their form, not against botocore's partition data (a region newer than it).
 ALLOW_UNKNOWN_REGIONS = "tablesafe:allowUnknownRegions"
+DRILL_SCHEDULE = "tablesafe:drillSchedule"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -42,6 +43,7 @@ KNOWN_KEYS = (
     STORAGE_PRICE,
     GLOBAL_TABLES,
     ALLOW_UNKNOWN_REGIONS,
+    DRILL_SCHEDULE,
 )
 _REGIONS_ALLOWED = 'expected a non-empty list of AWS region names, e.g. ["us-east-1", "eu-west-1"]'
 
@@ -60,6 +62,8 @@ class TablesafeConfig:
     dry_run: bool
     storage_price_per_gb_month: float
     global_tables: str
+    # How often the drill function runs (only deployed when a plan has a `drill` object).
+    drill_schedule: ScheduleExpression = field(default_factory=lambda: parse_schedule(constants.DEFAULT_DRILL_SCHEDULE))
 
 
 def parse_context(
@@ -90,6 +94,7 @@ def parse_context(
             STORAGE_PRICE, context.get(STORAGE_PRICE, constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH)
         ),
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
+        drill_schedule=values.schedule(DRILL_SCHEDULE, context.get(DRILL_SCHEDULE, constants.DEFAULT_DRILL_SCHEDULE)),
     )
 
 

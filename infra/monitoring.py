@@ -30,8 +30,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import TablesafeConfig
 from tablesafe import constants
+
+from .config import TablesafeConfig
 
 SERVICE_DIMENSION = "service"  # added by Powertools Metrics to every metric
 FAILURE_PERIOD = Duration.minutes(5)

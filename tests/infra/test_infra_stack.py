@@ -535,7 +535,7 @@ def test_monthly_rule_has_no_dead_mans_switch_and_synth_says_so(gfs: Synthesized
     # 1.5 x 31 days is beyond the 7 days a CloudWatch alarm can evaluate.
     assert "tablesafe-no-successful-backup.gfs.monthly" not in alarms(gfs)
     assert "tablesafe-tables-failed.gfs.monthly" in alarms(gfs)
-    (warning,) = [v for v in gfs.violations if v["path"] == f"{stack_name(REGION)}/Monitoring"]
+    (warning,) = [v for v in gfs.violations if v["path"] == f"{stack_name(REGION)}/Default/Monitoring"]
     assert warning["severity"] == "warning"
     assert "plan gfs, rule monthly" in warning["description"] and "7 days" in warning["description"]
 

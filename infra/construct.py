@@ -53,6 +53,7 @@ class Tablesafe(Construct):
         storage_price_per_gb_month: float | None = None,
         global_tables: str | None = None,
         regions: Sequence[str] | None = None,
+        tracing: bool | None = None,
         config: TablesafeConfig | None = None,
     ) -> None:
         """Every argument left out (None) takes the cdk.json key's default; see docs/configuration.md.
@@ -66,6 +67,7 @@ class Tablesafe(Construct):
         storage_price_per_gb_month: USD, for the cost estimate (`tablesafe:storagePricePerGbMonth`, default 0.10).
         global_tables: `home-region` or `every-region` (`tablesafe:globalTables`, default `home-region`).
         regions: every region you deploy tablesafe to, for global tables (default: this stack's region only).
+        tracing: X-Ray active tracing and Powertools' Tracer on both functions (`tablesafe:tracing`, default true).
         config: an already validated configuration (the standalone app's), instead of the arguments above.
         """
         super().__init__(scope, construct_id)
@@ -79,6 +81,7 @@ class Tablesafe(Construct):
             "storage_price_per_gb_month": storage_price_per_gb_month,
             "global_tables": global_tables,
             "regions": regions,
+            "tracing": tracing,
         }
         if config is None:
             config = parse_options(options)

@@ -31,6 +31,7 @@ DRY_RUN = "tablesafe:dryRun"
 STORAGE_PRICE = "tablesafe:storagePricePerGbMonth"
 GLOBAL_TABLES = "tablesafe:globalTables"
 ORGANIZATION = "tablesafe:organization"
+TRACING = "tablesafe:tracing"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -42,6 +43,7 @@ KNOWN_KEYS = (
     STORAGE_PRICE,
     GLOBAL_TABLES,
     ORGANIZATION,
+    TRACING,
 )
 # Keys of the standalone app only, not options of the construct (the organization is the app's StackSet).
 APP_KEYS = (ORGANIZATION,)
@@ -64,6 +66,8 @@ class TablesafeConfig:
     global_tables: str
     # The StackSet to an Organization's accounts (organization.py), or None for one account.
     organization: OrganizationConfig | None = None
+    # X-Ray active tracing and Powertools' Tracer on both functions.
+    tracing: bool = True
 
 
 def parse_context(
@@ -90,6 +94,7 @@ def parse_context(
         ),
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
         organization=parse_organization(ORGANIZATION, context.get(ORGANIZATION)),
+        tracing=values.boolean(TRACING, context.get(TRACING, True)),
     )
 
 

@@ -14,6 +14,7 @@ from tablesafe.config.settings import backup_leases, cold_start
 from tablesafe.constants import (
     DIM_PLAN,
     DIM_RULE,
+    JOB_BACKUP,
     M_BACKUP_RUN_DURATION,
     M_BACKUP_RUNS_SUCCEEDED,
     M_BACKUPS_ALREADY_PRESENT,
@@ -27,14 +28,16 @@ from tablesafe.constants import (
     M_UNKNOWN_PLAN_TABLES,
     METRICS_NAMESPACE,
 )
-from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
+from tablesafe.observability import COUNT, SECONDS, annotate, logger, metrics, put_metrics, tracer
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, gateway = cold_start()
     request = BackupRequest.from_event(event, now=datetime.now(UTC))
+    annotate(tracer, job=JOB_BACKUP, plan=request.plan, rule=request.rule)
     report = run_backup(
         gateway,
         settings,

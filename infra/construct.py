@@ -24,6 +24,7 @@ from constructs import Construct
 from tablesafe.config.context import REGIONS, TablesafeConfig, option_name, parse_options
 from tablesafe.config.plans import ConfigError
 
+from .drills import RestoreDrills, drills_configured
 from .functions import BackupFunctions
 from .monitoring import Monitoring
 from .schedules import Schedules
@@ -54,6 +55,8 @@ class Tablesafe(Construct):
         global_tables: str | None = None,
         regions: Sequence[str] | None = None,
         tracing: bool | None = None,
+        drill_schedule: str | None = None,
+        allow_unknown_regions: bool | None = None,
         config: TablesafeConfig | None = None,
     ) -> None:
         """Every argument left out (None) takes the cdk.json key's default; see docs/configuration.md.
@@ -68,6 +71,8 @@ class Tablesafe(Construct):
         global_tables: `home-region` or `every-region` (`tablesafe:globalTables`, default `home-region`).
         regions: every region you deploy tablesafe to, for global tables (default: this stack's region only).
         tracing: X-Ray active tracing and Powertools' Tracer on both functions (`tablesafe:tracing`, default true).
+        drill_schedule: when restore drills run, for plans with a `drill` object (`tablesafe:drillSchedule`).
+        allow_unknown_regions: check `regions` for their form only (`tablesafe:allowUnknownRegions`, default false).
         config: an already validated configuration (the standalone app's), instead of the arguments above.
         """
         super().__init__(scope, construct_id)
@@ -82,6 +87,8 @@ class Tablesafe(Construct):
             "global_tables": global_tables,
             "regions": regions,
             "tracing": tracing,
+            "drill_schedule": drill_schedule,
+            "allow_unknown_regions": allow_unknown_regions,
         }
         if config is None:
             config = parse_options(options)
@@ -104,6 +111,14 @@ class Tablesafe(Construct):
             backup=self.functions.backup,
             prune=self.functions.prune,
             dead_letter_queue=self.functions.dead_letter_queue,
+        )
+        # Restore drills only when a plan asks for them (a restore costs money).
+        self.drills = (
+            RestoreDrills(
+                self, "RestoreDrills", config=self.config, functions=self.functions, monitoring=self.monitoring
+            )
+            if drills_configured(self.config)
+            else None
         )
 
 

@@ -34,3 +34,4 @@ class TablesafeStack(Stack):
         self.functions = self.tablesafe.functions
         self.schedules = self.tablesafe.schedules
         self.monitoring = self.tablesafe.monitoring
+        self.drills = self.tablesafe.drills

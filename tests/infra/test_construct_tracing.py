@@ -12,16 +12,23 @@ pytestmark = pytest.mark.xdist_group("infra")
 
 REGION = "us-east-1"
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# A plan with restore drills, so that the drill function is there too: every function is traced.
+PLANS = {
+    "daily": {
+        "rules": [{"name": "daily", "schedule": "cron(0 3 * * ? *)", "retentionDays": 35, "minKeep": 3}],
+        "drill": {"everyDays": 1},
+    }
+}
 
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("traced"), {})
+    return synthesize(tmp_path_factory.mktemp("traced"), {"tablesafe:plans": PLANS})
 
 
 @pytest.fixture(scope="module")
 def untraced(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("untraced"), {"tablesafe:tracing": "false"})
+    return synthesize(tmp_path_factory.mktemp("untraced"), {"tablesafe:plans": PLANS, "tablesafe:tracing": "false"})
 
 
 def functions(synth: Synthesized) -> list[dict[str, Any]]:
@@ -38,7 +45,7 @@ def policy_actions(synth: Synthesized) -> set[str]:
 
 
 def test_tracing_is_on_by_default_for_every_function(traced: Synthesized) -> None:
-    assert len(functions(traced)) == 2
+    assert len(functions(traced)) == 3  # backup, prune, drill
     for function in functions(traced):
         assert function["TracingConfig"] == {"Mode": "Active"}
         assert "POWERTOOLS_TRACE_DISABLED" not in function["Environment"]["Variables"]

@@ -57,6 +57,7 @@ class Tablesafe(Construct):
         tracing: bool | None = None,
         drill_schedule: str | None = None,
         allow_unknown_regions: bool | None = None,
+        default_plan: str | None = None,
         config: TablesafeConfig | None = None,
     ) -> None:
         """Every argument left out (None) takes the cdk.json key's default; see docs/configuration.md.
@@ -73,6 +74,7 @@ class Tablesafe(Construct):
         tracing: X-Ray active tracing and Powertools' Tracer on both functions (`tablesafe:tracing`, default true).
         drill_schedule: when restore drills run, for plans with a `drill` object (`tablesafe:drillSchedule`).
         allow_unknown_regions: check `regions` for their form only (`tablesafe:allowUnknownRegions`, default false).
+        default_plan: the plan of every table without the plan tag; `none` opts a table out (`tablesafe:defaultPlan`).
         config: an already validated configuration (the standalone app's), instead of the arguments above.
         """
         super().__init__(scope, construct_id)
@@ -89,6 +91,7 @@ class Tablesafe(Construct):
             "tracing": tracing,
             "drill_schedule": drill_schedule,
             "allow_unknown_regions": allow_unknown_regions,
+            "default_plan": default_plan,
         }
         if config is None:
             config = parse_options(options)

@@ -54,6 +54,7 @@ def function_environment(config: TablesafeConfig, service: str) -> dict[str, str
         "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
         **({} if config.tracing else {TRACE_DISABLED: "true"}),
+        **({constants.ENV_DEFAULT_PLAN: config.default_plan} if config.default_plan else {}),
     }
 
 
@@ -111,7 +112,7 @@ class BackupFunctions(Construct):
             memory_mb=PRUNE_MEMORY_MB,
             description="tablesafe: deletes tablesafe's own expired backups",
         )
-        self._grant_backup(self.backup)
+        self._grant_backup(self.backup, list_tables=config.default_plan is not None)
         self.leases.grant_holder(self.backup)
         self._grant_prune(self.prune)
 
@@ -179,7 +180,7 @@ class BackupFunctions(Construct):
         _depend_on_policy_only(function, role)
         return function
 
-    def _grant_backup(self, function: lambda_.Function) -> None:
+    def _grant_backup(self, function: lambda_.Function, *, list_tables: bool = False) -> None:
         tables = _dynamodb_arn(self, "table/*")
         statements = [
             iam.PolicyStatement(
@@ -196,6 +197,8 @@ class BackupFunctions(Construct):
             iam.PolicyStatement(sid="ListBackups", actions=["dynamodb:ListBackups"], resources=["*"]),
             iam.PolicyStatement(sid="FindTaggedTables", actions=["tag:GetResources"], resources=["*"]),
         ]
+        if list_tables:  # tablesafe:defaultPlan: every table of the region, tagged or not
+            statements.append(iam.PolicyStatement(sid="ListTables", actions=["dynamodb:ListTables"], resources=["*"]))
         for statement in statements:
             function.add_to_role_policy(statement)
         self._suppress_wildcards(
@@ -203,7 +206,8 @@ class BackupFunctions(Construct):
             [
                 (
                     "Resource::*",
-                    "dynamodb:ListBackups and tag:GetResources do not support resource-level permissions, nor do "
+                    "dynamodb:ListBackups, dynamodb:ListTables and tag:GetResources do not support resource-level "
+                    "permissions, nor do "
                     "X-Ray's PutTraceSegments and PutTelemetryRecords (tablesafe:tracing).",
                 ),
                 (

@@ -60,6 +60,8 @@ class TaggedTable:
     arn: str
     tag_value: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    # False for a table found without the opt-in tag (find_tables): its tag_value is "" and means nothing.
+    tagged: bool = True
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,41 @@ class DynamoDbGateway:
             token = page.get("PaginationToken") or ""
             if not token:
                 return sorted(tables, key=lambda t: t.name)
+
+    def find_tables(self, tag_key: str) -> list[TaggedTable]:
+        """Every table of the region, with its tags: GetResources of every table ever tagged (100 a page), and
+        ListTables for the rest (a table never tagged is not in the tagging API), not ListTagsOfResource per table.
+        """
+        found: dict[str, TaggedTable] = {}
+        token = ""
+        while True:
+            page = self._call(
+                self._tagging.get_resources,
+                "GetResources",
+                ResourceTypeFilters=["dynamodb:table"],
+                ResourcesPerPage=PAGE_SIZE,
+                PaginationToken=token,
+            )
+            for mapping in page.get("ResourceTagMappingList", []):
+                arn = mapping.get("ResourceARN", "")
+                name = arn.partition(":table/")[2]
+                if not name or "/" in name:
+                    continue
+                tags = {t.get("Key"): t.get("Value", "") for t in mapping.get("Tags", [])}
+                found[name] = TaggedTable(name, arn, tags.get(tag_key, ""), tags, tagged=tag_key in tags)
+            token = page.get("PaginationToken") or ""
+            if not token:
+                break
+        params: dict[str, Any] = {"Limit": PAGE_SIZE}
+        while True:
+            listed = self._call(self._dynamodb.list_tables, "ListTables", **params)
+            for name in listed.get("TableNames", []):
+                # A table whose tags were all removed may still be in GetResources' answer, with no tags.
+                found.setdefault(name, TaggedTable(name, "", "", {}, tagged=False))
+            last = listed.get("LastEvaluatedTableName")
+            if not last:
+                return sorted(found.values(), key=lambda t: t.name)
+            params["ExclusiveStartTableName"] = last
 
     # -- backups ---------------------------------------------------------------------------------------------------
 

@@ -73,8 +73,9 @@ class Tablesafe(Construct):
         global_tables: `home-region` or `every-region` (`tablesafe:globalTables`, default `home-region`).
         regions: every region you deploy tablesafe to, for global tables (default: this stack's region only).
         tracing: X-Ray active tracing and Powertools' Tracer on both functions (`tablesafe:tracing`, default true).
-        drill_schedule: when restore drills run, for plans with a `drill` object (`tablesafe:drillSchedule`).
-        allow_unknown_regions: check `regions` for their form only (`tablesafe:allowUnknownRegions`, default false).
+        drill_schedule: how often the drill function runs (`tablesafe:drillSchedule`, default every 15 minutes);
+            deployed only when a plan has a `drill` object.
+        allow_unknown_regions: accept region names botocore does not know yet (`tablesafe:allowUnknownRegions`).
         default_plan: the plan of every table without the plan tag; `none` opts a table out (`tablesafe:defaultPlan`).
         config: an already validated configuration (the standalone app's), instead of the arguments above.
         """

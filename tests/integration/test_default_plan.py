@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.run import Outcome, run_backup
 from tablesafe.config.settings import Settings
@@ -34,7 +35,7 @@ def test_every_untagged_table_is_backed_up_under_the_default_plan_and_none_opts_
     create_table(ddb, "typo", {"backup-plan": "dialy"})
     settings = Settings.from_env({**ENV, "TABLESAFE_DEFAULT_PLAN": "daily"})
 
-    report = run_backup(DynamoDbGateway(rate_limits=FAST), settings, request())
+    report = run_backup(DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, request())
 
     assert sorted(report.tables(Outcome.CREATED)) == ["labelled", "orders", "scratch"]
     assert backed_up(ddb) == {"labelled": 1, "orders": 1, "scratch": 1}
@@ -45,7 +46,7 @@ def test_without_a_default_plan_an_untagged_table_is_left_alone_and_none_is_an_u
     create_table(ddb, "scratch")
     create_table(ddb, "sandbox", {"backup-plan": "none"})
 
-    report = run_backup(DynamoDbGateway(rate_limits=FAST), Settings.from_env(ENV), request())
+    report = run_backup(DynamoDbGateway(backup_clients(rate_limits=FAST)), Settings.from_env(ENV), request())
 
     assert list(report.tables(Outcome.CREATED)) == []
     assert report.unknown_plan == {"sandbox": "none"}

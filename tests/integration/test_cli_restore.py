@@ -11,8 +11,9 @@ import pytest
 
 from tablesafe.aws.clients import backup_clients, table_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway, TableNotFound
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import TableGateway
-from tablesafe_cli.restore import Backoff, RestoreError, RestoreRequest, restore_table
+from tablesafe_cli.restore import RestoreError, RestoreRequest, restore_retry, restore_table
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -303,7 +304,7 @@ ALL_APPLIED = {
 def no_pauses(monkeypatch):
     """The restore's pauses between attempts, without the waiting; the pauses taken are recorded."""
     pauses: list[float] = []
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", functools.partial(Backoff, sleep=pauses.append))
+    monkeypatch.setattr("tablesafe_cli.restore.restore_retry", functools.partial(restore_retry, sleep=pauses.append))
     return pauses
 
 
@@ -421,7 +422,7 @@ def test_a_table_someone_else_made_after_a_lost_answer_is_refused_and_never_touc
                 BillingMode="PAY_PER_REQUEST",
             )
 
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", functools.partial(Backoff, sleep=someone_else))
+    monkeypatch.setattr("tablesafe_cli.restore.restore_retry", functools.partial(restore_retry, sleep=someone_else))
     standin.faults.set("RestoreTableFromBackup", server_error=1.0, limit=1)  # our attempt had no effect
 
     code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored")
@@ -483,7 +484,7 @@ def test_a_lost_restore_not_yet_shown_by_describe_table_is_found_through_the_res
 
     report = restore_table(
         DynamoDbGateway(backup_clients(rate_limits={})), tables, request, tag_key="backup-plan", poll=0.01,
-        backoff=Backoff(attempts=4, sleep=lambda _: None),
+        retry=RetryPolicy(attempts=4, base=2.0, cap=20.0, sleep=lambda _: None),
     )  # fmt: skip
 
     assert report.notes and "so it is this restore" in report.notes[0]

@@ -281,11 +281,19 @@ def test_a_prune_keeps_what_an_answer_leaves_in_doubt(standin: StandIn) -> None:
     clients = backup_clients(rate_limits=FAST)
     gw = DynamoDbGateway(clients)
     with Stubber(clients.dynamodb) as dynamodb:
-        dynamodb.add_response("list_backups", {"BackupSummaries": expired}, {
+        # before the cutoff (the shortest retention, two days): the expired ones and the oldest of the newest three
+        dynamodb.add_response("list_backups", {"BackupSummaries": expired + recent[2:]}, {
             "BackupType": "USER", "Limit": 100, "TimeRangeUpperBound": ANY,
         })  # fmt: skip
-        dynamodb.add_response("list_backups", {"BackupSummaries": recent}, {
-            "BackupType": "USER", "Limit": 100, "TableName": "orders", "TimeRangeLowerBound": ANY,
+        # the days since the cutoff (the shortest retention, two days) for minKeep: too few to show three slots
+        dynamodb.add_response("list_backups", {"BackupSummaries": []}, {
+            "BackupType": "USER", "Limit": 100, "TimeRangeLowerBound": ANY, "TimeRangeUpperBound": ANY,
+        })  # fmt: skip
+        dynamodb.add_response("list_backups", {"BackupSummaries": []}, {
+            "BackupType": "USER", "Limit": 100, "TimeRangeLowerBound": ANY,
+        })  # fmt: skip
+        dynamodb.add_response("list_backups", {"BackupSummaries": expired + recent}, {
+            "BackupType": "USER", "Limit": 100, "TableName": "orders",
         })  # fmt: skip
         for n in (40, 41):
             dynamodb.add_response("delete_backup", {}, {"BackupArn": backup_arn(n)})

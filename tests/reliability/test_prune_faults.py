@@ -112,11 +112,13 @@ class BrokenListings(DynamoDbGateway):
         super().__init__(before_every_call(backup_clients(rate_limits=FAST), self.break_listings))
         self.table: str | None = None  # that table's own listing
         self.account_wide = False  # the listing of every expired backup
-        self.recent = False  # the account-wide listing of recent backups (its first window)
+        self.recent_from: datetime | None = None  # the account-wide listing of recent backups (its first window)
         self.broken: list[str] = []
 
     def break_listings(self, operation: str, params: dict[str, Any]) -> None:
-        if operation == "ListBackups" and self.recent and "TableName" not in params and "TimeRangeLowerBound" in params:
+        lower = params.get("TimeRangeLowerBound")
+        recent = self.recent_from is not None and lower is not None and lower >= self.recent_from
+        if operation == "ListBackups" and recent and "TableName" not in params:
             self.broken.append("recent")
             raise server_error(operation)
         if operation == "ListBackups" and "ExclusiveStartBackupArn" in params:
@@ -141,9 +143,10 @@ def test_prune_under_faults_day_after_day_keeps_every_promise(
     add_foreign_backups(standin, foreign_on)
     oracle = Oracle()
     oracle.see(all_backups(standin), lambda _: None)
-    # On day 6 the account-wide listing of recent backups breaks off, so every table with something to delete is
-    # listed on its own, and a gfs table's own listing breaks off too; on day 8 the listing of expired backups does.
-    victim, victim_day, blackout_day = "g0003", 6, 8
+    # On day 6 a gfs table's own listing breaks off (gfs' daily rule keeps more than its retention, so its tables
+    # are decided on their own listings); on day 8 the listing of expired backups does, on day 9 that of the recent
+    # backups minKeep needs.
+    victim, victim_day, blackout_day, unproven_day = "g0003", 6, 8, 9
     cfg, backups, pruning = settings(), gateway(), BrokenListings()
     tally, deletions_per_day, started = Tally(), [], time.monotonic()
     faults_on(standin)
@@ -171,7 +174,7 @@ def test_prune_under_faults_day_after_day_keeps_every_promise(
                 standin.add_foreign_backup(victim, f"{PREFIX}.manual.{when:%Y%m%dT%H%M%SZ}", created=when)
             oracle.see(all_backups(standin), lambda _: None)
         pruning.table = victim if day == victim_day else None
-        pruning.recent = day == victim_day
+        pruning.recent_from = now - timedelta(days=2) if day == unproven_day else None  # the cutoff: gfs' 2 days
         pruning.account_wide = day == blackout_day
         pruning.broken.clear()
 
@@ -193,12 +196,15 @@ def test_prune_under_faults_day_after_day_keeps_every_promise(
         if day == blackout_day:
             assert pruning.broken == ["account-wide"] and report.listing_error
             assert gone == set() and due, "an account-wide listing that broke off deletes nothing at all"
+        elif day == unproven_day:
+            assert pruning.broken == ["recent"] and report.listing_error
+            assert gone == set() and due, "without the recent backups minKeep needs nothing is deleted"
         else:
             assert not report.listing_error
             assert left <= named, f"due, still there, and not reported: {sorted(left - named)[:5]}"
         if day == victim_day:
             withheld = {arn for arn in due if before[arn]["TableName"] == victim}
-            assert pruning.broken == ["recent", victim] and list(report.failed_tables) == [victim]
+            assert pruning.broken == [victim] and list(report.failed_tables) == [victim]
             assert withheld and withheld <= left, "nothing of a table whose listing broke off is deleted"
         deletions_per_day.append(len(gone))
 

@@ -42,7 +42,8 @@ class FlagKind(StrEnum):
     OPTED_OUT = "opted-out"  # tagged `none` under tablesafe:defaultPlan: left out on purpose
 
 
-# By default every kind fails the run but an untagged copy: `restore` leaves the plan tag off on purpose.
+# By default every kind fails the run but an untagged copy (`restore` leaves the plan tag off on purpose) and an
+# opted-out table (left out on purpose too).
 DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY, FlagKind.OPTED_OUT}
 
 

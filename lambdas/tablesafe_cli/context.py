@@ -22,7 +22,7 @@ from botocore.exceptions import (
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from tablesafe.aws.clients import rate_limits_from_env
+from tablesafe.aws.clients import backup_clients, rate_limits_from_env, table_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway, TableNotFound
 from tablesafe.aws.tables import TableDetails, TableGateway
 from tablesafe_cli import config as cli_config
@@ -76,8 +76,8 @@ class Context:
         try:
             session = boto3.Session(profile_name=args.profile, region_name=args.region)
             session.events.register("needs-retry", give_up_unreachable)  # every client of the session inherits it
-            self.backups = DynamoDbGateway(session, rate_limits=rate_limits)
-            self.tables = TableGateway(session, rate_limits=rate_limits)
+            self.backups = DynamoDbGateway(backup_clients(session, rate_limits=rate_limits))
+            self.tables = TableGateway(table_clients(session, rate_limits=rate_limits))
         except ProfileNotFound:
             raise UsageError(f"--profile {args.profile}: no such profile in the AWS config files") from None
         except NoRegionError:

@@ -9,6 +9,7 @@ import threading
 import boto3
 import pytest
 
+from tablesafe.aws.clients import table_clients
 from tablesafe.aws.dynamodb import AmbiguousResult, Throttled
 from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import Page, TableGateway
@@ -205,7 +206,7 @@ class FlakyTables(TableGateway):
     """The real gateway, but BatchWriteItem leaves items unprocessed and PutItem is throttled, as under load."""
 
     def __init__(self, *, unprocessed_rounds: int, throttled_puts: int) -> None:
-        super().__init__(boto3.Session(region_name=REGION), rate_limits={})
+        super().__init__(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
         self.unprocessed_rounds = unprocessed_rounds
         self.throttled_puts = throttled_puts
         self.batch_calls = 0
@@ -288,7 +289,7 @@ class RacingTables(TableGateway):
 
 
 def test_skip_existing_never_overwrites_an_item_written_after_the_look_up(restored_and_live):
-    tables = RacingTables(boto3.Session(region_name=REGION), rate_limits={})
+    tables = RacingTables(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
     report = copy_items(
         tables, "restored", "live", Selection(filter_expression="pk = :p", values={":p": {"S": "c#0"}}),
         retry=no_wait_retry(),
@@ -450,7 +451,7 @@ def test_a_dry_run_whose_look_up_stays_unread_stops_and_lists_the_keys_it_did_no
                 return [], list(keys)
             return super().batch_get(table, keys, consistent=consistent, only=only)
 
-    tables = UnreadableLive(boto3.Session(region_name=REGION), rate_limits={})
+    tables = UnreadableLive(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
     keys = ({"pk": "c#0", "sk": 0}, {"pk": "c#1", "sk": 1}, {"pk": "c#2", "sk": 999})
 
     report = copy_items(tables, "restored", "live", Selection(keys=keys), dry_run=True, retry=no_wait_retry(2))

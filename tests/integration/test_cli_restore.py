@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
+from tablesafe.aws.clients import backup_clients, table_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway, TableNotFound
 from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import TableGateway
@@ -439,7 +440,7 @@ def test_a_table_someone_else_made_after_a_lost_answer_is_refused_and_never_touc
 def test_a_target_created_between_the_check_and_the_restore_is_refused(aws, standin):
     make_source(aws)
     aws.create_backup(TableName="orders", BackupName="bak")
-    tables = TableGateway(boto3.Session(region_name=REGION), rate_limits={})
+    tables = TableGateway(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
 
     def phase(name: str) -> None:
         if name == "restoring":  # someone takes the name just before the call
@@ -452,7 +453,9 @@ def test_a_target_created_between_the_check_and_the_restore_is_refused(aws, stan
 
     request = RestoreRequest(source="orders", target="orders-restored", backup="latest")
     with pytest.raises(RestoreError, match="created meanwhile by someone else; nothing restored"):
-        restore_table(DynamoDbGateway(rate_limits={}), tables, request, tag_key="backup-plan", on_phase=phase)
+        restore_table(
+            DynamoDbGateway(backup_clients(rate_limits={})), tables, request, tag_key="backup-plan", on_phase=phase
+        )
     assert tags_of(aws, "orders-restored") == {}
 
 
@@ -461,7 +464,7 @@ class LateTables(TableGateway):
     right after the table was created."""
 
     def __init__(self, target: str, misses: int) -> None:
-        super().__init__(boto3.Session(region_name=REGION), rate_limits={})
+        super().__init__(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
         self.target, self.misses = target, misses
 
     def describe(self, name):
@@ -480,7 +483,7 @@ def test_a_lost_restore_not_yet_shown_by_describe_table_is_found_through_the_res
     request = RestoreRequest(source="orders", target="orders-restored", backup=backup)
 
     report = restore_table(
-        DynamoDbGateway(rate_limits={}), tables, request, tag_key="backup-plan", poll=0.01,
+        DynamoDbGateway(backup_clients(rate_limits={})), tables, request, tag_key="backup-plan", poll=0.01,
         retry=RetryPolicy(attempts=4, base=2.0, cap=20.0, sleep=lambda _: None),
     )  # fmt: skip
 

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.config.events import HANDOVER_DELAY, EventError
 from tablesafe.config.settings import Settings
@@ -54,7 +55,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def gateway(standin) -> DynamoDbGateway:
-    return DynamoDbGateway(rate_limits=FAST)
+    return DynamoDbGateway(backup_clients(rate_limits=FAST))
 
 
 @pytest.fixture
@@ -214,7 +215,7 @@ def recording_listings(calls: list[dict[str, Any]], on_call: Callable[[dict[str,
 def test_the_recent_listing_takes_min_keep_days_account_wide_not_a_call_per_table(standin, settings):
     tables = daily_tables(standin, 40, range(36))  # day 35 is past 35 days' retention
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -245,7 +246,7 @@ def test_a_table_with_fewer_than_min_keep_recent_backups_is_listed_on_its_own_an
         for day in (1, 2, 36, 37)
     }
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -265,7 +266,7 @@ def test_a_recent_listing_that_breaks_off_decides_nothing_of_the_window_waiting_
             standin.faults.set("ListBackups", server_error=1.0, limit=3)  # the second window fails, every attempt
 
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls, on_call), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls, on_call), rate_limits=FAST, max_attempts=2))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()
@@ -305,7 +306,7 @@ def test_the_windowed_listing_releases_a_re_created_table_only_once_its_old_tabl
     tables = daily_tables(standin, 40, range(36))  # enough tables for the account-wide windows
     old, new = recreate(standin, ddb, "orders", range(50, 56), range(40))
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -344,7 +345,7 @@ def test_an_unexpected_error_in_the_recent_listing_fails_the_run_naming_it_and_d
     daily_tables(standin, 12, range(36))
     before = set(remaining(standin.client("dynamodb")))
 
-    report = run_prune(BrokenRecentListing(rate_limits=FAST), settings, PruneRequest(NOW))
+    report = run_prune(BrokenRecentListing(backup_clients(rate_limits=FAST)), settings, PruneRequest(NOW))
 
     # a bug is not taken for a proof of nothing (which would list each table on its own): the run stops, says why
     # and deletes nothing
@@ -415,7 +416,7 @@ def test_the_service_rate_limit_is_respected_without_losing_a_deletion(standin, 
     expected = set(make_backups(standin, ddb, "orders", range(35, 60)).values())
     standin.faults.rate_limits(limits={"DeleteBackup": 10.0, "ListBackups": 5.0}, scale=4.0)  # 40 and 20 a second
 
-    report = run_prune(DynamoDbGateway(rate_limits={"DeleteBackup": 40.0}), settings, PruneRequest(NOW))
+    report = run_prune(DynamoDbGateway(backup_clients(rate_limits={"DeleteBackup": 40.0})), settings, PruneRequest(NOW))
 
     assert report.deleted == len(expected) - 3
     assert standin.calls.count("DeleteBackup", "ok") == len(expected) - 3
@@ -472,7 +473,9 @@ def test_a_table_whose_listing_fails_part_way_keeps_all_its_backups_and_the_othe
         name = scheduled_name(PREFIX, "daily", "daily", NOW - timedelta(hours=hour + 2))
         arn = ddb.create_backup(TableName="big", BackupName=name)["BackupDetails"]["BackupArn"]
         standin.set_backup_created(arn, NOW - timedelta(hours=hour + 2))
-    gateway = DynamoDbGateway(fail_listing_after_first_page(standin, "big"), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(
+        backup_clients(fail_listing_after_first_page(standin, "big"), rate_limits=FAST, max_attempts=2)
+    )
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()
@@ -490,7 +493,9 @@ def test_an_account_wide_listing_that_fails_part_way_deletes_nothing_at_all(stan
         make_backups(standin, ddb, table, range(36, 96))  # 120 past retention: two pages
     before = remaining(ddb)
     standin.calls.reset()
-    gateway = DynamoDbGateway(fail_listing_after_first_page(standin, None), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(
+        backup_clients(fail_listing_after_first_page(standin, None), rate_limits=FAST, max_attempts=2)
+    )
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.config.settings import Settings
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest
@@ -104,7 +105,7 @@ def test_a_retention_cut_is_cleared_over_invocations_and_days_and_nothing_else_i
     made = seed(standin, cut)
     doomed = {arn for arn, (_, day) in made.items() if day >= RETENTION}  # 35 days and 1.5 h old: past 35 days
     standin.faults.rate_limits(aws_documented=False, limits=RATES)
-    gateway = DynamoDbGateway(rate_limits=RATES)
+    gateway = DynamoDbGateway(backup_clients(rate_limits=RATES))
     settings = cut_settings(reserve=cut.invocation_seconds / 6)
     backlogs: list[int] = []
     days = 0
@@ -146,7 +147,8 @@ def test_a_window_whose_listing_breaks_off_is_not_decided_and_its_retry_finishes
     session = boto3.Session()
     session.events.register("provide-client-params.dynamodb.ListBackups", count)
 
-    first = run_prune(DynamoDbGateway(session, rate_limits={}, max_attempts=1), settings, PruneRequest(NOW))
+    gateway = DynamoDbGateway(backup_clients(session, rate_limits={}, max_attempts=1))
+    first = run_prune(gateway, settings, PruneRequest(NOW))
 
     standin.faults.clear()
     assert first.failed and "InternalServerError" in first.listing_error
@@ -157,7 +159,9 @@ def test_a_window_whose_listing_breaks_off_is_not_decided_and_its_retry_finishes
     assert decided_until is not None  # the windows before the failure were decided and deleted
     assert {arn for arn in gone if standin_created(made, arn) >= decided_until} == set()
 
-    retry = run_prune(DynamoDbGateway(rate_limits={}), settings, PruneRequest(NOW))  # Lambda's retry: same event
+    retry = run_prune(
+        DynamoDbGateway(backup_clients(rate_limits={})), settings, PruneRequest(NOW)
+    )  # Lambda's retry: same event
 
     assert not retry.failed
     assert not doomed & live(standin) and set(made) - doomed <= live(standin)
@@ -171,7 +175,7 @@ def test_a_continuation_delivered_twice_deletes_nothing_it_should_not_and_nothin
     made = seed(standin, Cut(tables=20, days=60, invocation_seconds=60, invocations_a_day=1))
     doomed = {arn for arn, (_, day) in made.items() if day >= RETENTION}
     settings = cut_settings(reserve=1)
-    gateway = DynamoDbGateway(rate_limits={})
+    gateway = DynamoDbGateway(backup_clients(rate_limits={}))
     checks = iter([100.0] * 200 + [0.0] * 10_000)  # time for a few windows, then the reserve
     queue: list[dict[str, Any]] = []
     run_prune(gateway, settings, PruneRequest(NOW), time_left=checks.__next__, continue_run=queue.append)

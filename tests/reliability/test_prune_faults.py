@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.run import BackupRequest, run_backup
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
+from tests.reliability.client_faults import before_every_call, server_error
 from tests.reliability.support import (
     FAST,
     PREFIX,
@@ -104,37 +105,29 @@ def add_foreign_backups(standin: StandIn, tables: list[str]) -> None:
         standin.add_foreign_backup(table, slot_name("daily", "hourly", when), created=when)
 
 
-def _server_error(**_: Any) -> dict[str, Any]:
-    raise ClientError(
-        {"Error": {"Code": "InternalServerError", "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
-        "ListBackups",
-    )
-
-
 class BrokenListings(DynamoDbGateway):
     """A listing that breaks off at its second page, as one does once botocore's retries are spent."""
 
     def __init__(self) -> None:
-        super().__init__(rate_limits=FAST)
+        super().__init__(before_every_call(backup_clients(rate_limits=FAST), self.break_listings))
         self.table: str | None = None  # that table's own listing
         self.account_wide = False  # the listing of every expired backup
         self.recent_from: datetime | None = None  # the account-wide listing of recent backups (its first window)
         self.broken: list[str] = []
 
-    def _call(self, method: Any, operation: str, **params: Any) -> dict[str, Any]:
+    def break_listings(self, operation: str, params: dict[str, Any]) -> None:
         lower = params.get("TimeRangeLowerBound")
         recent = self.recent_from is not None and lower is not None and lower >= self.recent_from
         if operation == "ListBackups" and recent and "TableName" not in params:
             self.broken.append("recent")
-            return super()._call(_server_error, operation, **params)
+            raise server_error(operation)
         if operation == "ListBackups" and "ExclusiveStartBackupArn" in params:
             named = params.get("TableName")
             if (named is not None and named == self.table) or (
                 self.account_wide and named is None and "TimeRangeUpperBound" in params
             ):
                 self.broken.append(named or "account-wide")
-                return super()._call(_server_error, operation, **params)
-        return super()._call(method, operation, **params)
+                raise server_error(operation)
 
 
 def removed(*reports: PruneReport) -> Counter[str]:
@@ -301,7 +294,7 @@ class DyingGateway(DynamoDbGateway):
     """Lambda's timeout as the prune sees it: once `after` deletions took effect, every call dies."""
 
     def __init__(self, after: int) -> None:
-        super().__init__(rate_limits=FAST)
+        super().__init__(before_every_call(backup_clients(rate_limits=FAST), self.die_if_dead))
         self.after = after
         self.deleted = 0
         self.dead = False
@@ -316,10 +309,9 @@ class DyingGateway(DynamoDbGateway):
             raise LambdaTimedOut(f"killed after deleting {backup_arn}")
         return outcome
 
-    def _call(self, method: Any, operation: str, **params: Any) -> dict[str, Any]:
+    def die_if_dead(self, operation: str, _: dict[str, Any]) -> None:
         if self.dead:
             raise LambdaTimedOut(f"killed before {operation}")
-        return super()._call(method, operation, **params)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.prune.report import PruneReport, PruneRequest
 from tablesafe.prune.run import run_prune
@@ -38,7 +39,9 @@ def retention_cut(
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     seeded, doomed = seed_prune(cloud, seed, now)
     limits = cloud.configure(latency_ms=conditions.latency_ms, rate_scale=conditions.scale)
-    gateway = DynamoDbGateway(rate_limits=limits)  # a warm container's: clients built before the clock starts
+    gateway = DynamoDbGateway(
+        backup_clients(rate_limits=limits)
+    )  # a warm container's: clients built before the clock starts
     run_settings = bench_settings(limits, reserve)
     cloud.reset_calls()
     days: list[list[PruneReport]] = []

@@ -304,7 +304,6 @@ class Monitoring(Construct):
                 label="expired backlog not shrinking",
             ),
             evaluation_periods=BACKLOG_DAYS,
-            missing=cw.TreatMissingData.NOT_BREACHING,  # no run, no figure: other alarms see that
         )
 
     def _alarm(

@@ -184,7 +184,9 @@ def test_a_continuation_that_starts_after_its_lease_lapsed_and_was_taken_waits_a
     assert backups_by_table(ddb) == dict.fromkeys(names, 1)
     assert set(done["duplicate"].tables(Outcome.CREATED)) == set(names) - set(first.tables(Outcome.CREATED))
     assert second.duplicate_delivery and second.tables(Outcome.CREATED) == {}
-    assert sorted(second.tables(Outcome.ALREADY_PRESENT)) == names
+    # It took the lease from the duplicate, not from its predecessor: it lists the slot again, and finds every
+    # table it was handed (its cursor) backed up by the duplicate.
+    assert sorted(second.tables(Outcome.ALREADY_PRESENT)) == sorted(set(names) - set(first.tables(Outcome.CREATED)))
 
 
 def test_a_delivery_with_no_time_to_wait_hands_its_wait_on_holding_nothing(standin, ddb, settings):
@@ -270,3 +272,54 @@ def test_the_handler_runs_without_its_missing_lease_table_and_alarms_on_it(stand
     (document,) = [d for d in emf if "Plan" in d]
     assert document["SlotLeaseUnavailable"] in (1.0, [1.0])
     assert document["BackupRunsSucceeded"] in (1.0, [1.0])
+
+
+def first_invocation(ddb, settings, clock: Clock, count: int, start: int):  # type: ignore[no-untyped-def]
+    """A first invocation with time to start `start` of `count` tables; returns its report and its continuation."""
+    names = tables(ddb, count)
+    budget = iter([100.0] * start + [0.0] * 1000)
+    continuations: list[dict] = []
+    first = run_backup(
+        DynamoDbGateway(rate_limits=FAST),
+        settings,
+        REQUEST,
+        time_left=lambda: next(budget),
+        continue_run=continuations.append,
+        workers=1,
+        leases=slot_leases(clock=clock),
+    )
+    assert len(continuations) == 1 and "cursor" in continuations[0]
+    return names, first, continuations[0]
+
+
+def test_a_continuation_that_inherits_the_lease_neither_discovers_nor_lists_the_slot_again(standin, ddb, settings):
+    clock = Clock()
+    names, first, event = first_invocation(ddb, settings, clock, 12, 5)
+    standin.calls.reset()
+
+    follow_up = BackupRequest.from_event(event, datetime.now(UTC))
+    second = run_backup(DynamoDbGateway(rate_limits=FAST), settings, follow_up, leases=slot_leases(clock=clock))
+    calls = standin.calls.snapshot()  # before the test's own listing below
+
+    assert "GetResources" not in calls and "ListBackups" not in calls
+    assert calls["CreateBackup"] == {"ok": len(names) - len(first.tables(Outcome.CREATED))}
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+    assert set(second.tables(Outcome.CREATED)) == set(names) - set(first.tables(Outcome.CREATED))
+
+
+def test_a_retried_continuation_lists_the_slot_and_backs_up_nothing_twice(standin, ddb, settings):
+    # Lambda runs the continuation's event again (it failed, or came twice): its first attempt made backups of the
+    # cursor's tables after the hand-off, so the retry, which cannot inherit the lease, lists the slot.
+    clock = Clock()
+    names, _, event = first_invocation(ddb, settings, clock, 12, 5)
+    follow_up = BackupRequest.from_event(event, datetime.now(UTC))
+    attempt = run_backup(DynamoDbGateway(rate_limits=FAST), settings, follow_up, leases=slot_leases(clock=clock))
+    standin.calls.reset()
+
+    retry = run_backup(DynamoDbGateway(rate_limits=FAST), settings, follow_up, leases=slot_leases(clock=clock))
+    calls = standin.calls.snapshot()  # before the test's own listing below
+
+    assert "ListBackups" in calls and "CreateBackup" not in calls
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+    assert retry.tables(Outcome.CREATED) == {}
+    assert set(retry.tables(Outcome.ALREADY_PRESENT)) == set(attempt.tables(Outcome.CREATED))

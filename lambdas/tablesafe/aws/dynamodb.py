@@ -150,8 +150,11 @@ class DynamoDbGateway:
     # -- discovery -------------------------------------------------------------------------------------------------
 
     def find_tagged_tables(self, tag_key: str) -> list[TaggedTable]:
-        """Every table of the region carrying `tag_key`, whatever its value (GetResources, all pages)."""
-        tables: list[TaggedTable] = []
+        """Every table of the region carrying `tag_key`, whatever its value (GetResources, all pages), by name."""
+        return sorted((t for page in self.tagged_table_pages(tag_key) for t in page), key=lambda t: t.name)
+
+    def tagged_table_pages(self, tag_key: str) -> Iterator[list[TaggedTable]]:
+        """The tables carrying `tag_key`, a GetResources page at a time, so that work can start on the first."""
         token = ""
         while True:
             page = self._call(
@@ -162,6 +165,7 @@ class DynamoDbGateway:
                 ResourcesPerPage=PAGE_SIZE,
                 PaginationToken=token,
             )
+            tables = []
             for mapping in page.get("ResourceTagMappingList", []):
                 arn = mapping.get("ResourceARN", "")
                 name = arn.partition(":table/")[2]
@@ -169,9 +173,10 @@ class DynamoDbGateway:
                     continue
                 tags = {t.get("Key"): t.get("Value", "") for t in mapping.get("Tags", [])}
                 tables.append(TaggedTable(name=name, arn=arn, tag_value=tags.get(tag_key, ""), tags=tags))
+            yield tables
             token = page.get("PaginationToken") or ""
             if not token:
-                return sorted(tables, key=lambda t: t.name)
+                return
 
     # -- backups ---------------------------------------------------------------------------------------------------
 

@@ -48,11 +48,12 @@ class LeaseTable:
             "ttl": {"N": str(int(expires_at + RECORD_KEPT_SECONDS))},
         }
         try:
-            self._client.put_item(
+            answer = self._client.put_item(
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",  # whom it was taken from: a continuation may trust its cursor (slots/lease.py)
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
@@ -64,7 +65,8 @@ class LeaseTable:
             return _record(current)
         except BotoCoreError as error:
             raise LeaseStoreError(f"PutItem on {self.table_name}: {type(error).__name__}: {error}") from error
-        return LeaseRecord(holder=holder, expires_at=expires_at)
+        previous = answer.get("Attributes", {}).get("holder", {}).get("S", "")
+        return LeaseRecord(holder=holder, expires_at=expires_at, taken_from=previous)
 
     def update(self, key: str, holder: str, expires_at: float, state: LeaseState, now: float) -> bool:
         """UpdateItem of expiry and state, if `holder` still holds it."""

@@ -24,6 +24,9 @@ class ReplicaPolicy:
         self.gateway = gateway
         self.settings = settings
         self.tags: Mapping[str, Mapping[str, str]] = {}
+        # The tables named like a table of another deployed region: only they can be a replica homed elsewhere.
+        # None: not known, so any table may be one.
+        self.candidates: frozenset[str] | None = None
         self._replicas: dict[str, tuple[str, ...]] = {}
         self._warned_home_tags: set[str] = set()
 

@@ -85,7 +85,7 @@ class BackupFunctions(Construct):
                 "schedules; a failed event stays here, alarmed on, until an operator reads it.",
             )
         )
-        code = code_asset()
+        code = self.code = code_asset()  # also the drill function's (infra/drills.py)
         self.leases = SlotLeaseTable(self, "SlotLeases")
         self.backup = self._function(
             "Backup",

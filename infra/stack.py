@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stack
 from constructs import Construct
 
 from infra.config import TablesafeConfig
+from infra.drills import RestoreDrills, drills_configured
 from infra.functions import BackupFunctions
 from infra.monitoring import Monitoring
 from infra.schedules import Schedules
@@ -46,4 +47,10 @@ class TablesafeStack(Stack):
             backup=self.functions.backup,
             prune=self.functions.prune,
             dead_letter_queue=self.functions.dead_letter_queue,
+        )
+        # Restore drills only when a plan asks for them (a restore costs money).
+        self.drills = (
+            RestoreDrills(self, "RestoreDrills", config=config, functions=self.functions, monitoring=self.monitoring)
+            if drills_configured(config)
+            else None
         )

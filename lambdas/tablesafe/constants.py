@@ -28,6 +28,7 @@ DEFAULT_BACKUP_NAME_PREFIX: Final = "tablesafe"
 DEFAULT_PRUNE_SCHEDULE: Final = "cron(30 4 * * ? *)"
 DEFAULT_STORAGE_PRICE_PER_GB_MONTH: Final = 0.10
 DEFAULT_GLOBAL_TABLES: Final = "home-region"
+DEFAULT_DRILL_SCHEDULE: Final = "rate(15 minutes)"
 DEFAULT_PLANS: Final = {
     "daily": [
         {"name": "daily", "schedule": "cron(0 3 * * ? *)", "retentionDays": 35, "minKeep": 3},
@@ -80,6 +81,19 @@ M_STORED_BACKUPS: Final = "StoredBackups"  # per Plan, of what the run listed
 M_STORED_BYTES: Final = "StoredBytes"
 M_ESTIMATED_MONTHLY_COST: Final = "EstimatedMonthlyCost"  # USD
 
+# Restore drills (drill/). Metrics carry Plan (and service); RestoreSeconds is one value per drill that went ACTIVE.
+JOB_DRILL: Final = "drill"
+SERVICE_DRILL: Final = "tablesafe-drill"
+M_DRILLS_PASSED: Final = "DrillsPassed"
+M_DRILLS_FAILED: Final = "DrillsFailed"
+M_RESTORE_SECONDS: Final = "RestoreSeconds"
+# Per plan, each invocation: tables whose last passing drill is older than 1.5 x everyDays (or that never passed).
+M_DRILLS_OVERDUE: Final = "DrillsOverdue"
+# The drill function's optional read budget for the count scan, read request units per second (default below).
+ENV_DRILL_READ_UNITS: Final = "TABLESAFE_DRILL_READ_UNITS"
+DEFAULT_DRILL_READ_UNITS: Final = 4000.0
+
 # Handlers (module paths inside the code asset).
 BACKUP_HANDLER: Final = "tablesafe.runtime.backup_handler.lambda_handler"
 PRUNE_HANDLER: Final = "tablesafe.runtime.prune_handler.lambda_handler"
+DRILL_HANDLER: Final = "tablesafe.runtime.drill_handler.lambda_handler"

@@ -152,20 +152,20 @@ def test_discovery_that_breaks_off_part_way_backs_up_what_it_found_and_fails_the
     # Tables are backed up page by page as discovery goes; if a later page fails, what was found is backed up,
     # and the run fails (no continuation could know the tables not found): Lambda's retry discovers again.
     for i in range(3):
-        create_table(ddb, f"t{i}", {"backup-plan": "daily"})
+        create_table(ddb, f"tab{i}", {"backup-plan": "daily"})
 
     class BrokenSecondPage(DynamoDbGateway):
         def tagged_table_pages(self, tag_key):  # type: ignore[no-untyped-def]
             pages = super().tagged_table_pages(tag_key)
-            yield [table for table in next(pages) if table.name != "t2"]
+            yield [table for table in next(pages) if table.name != "tab2"]
             raise GatewayError("GetResources", "AccessDeniedException", "not authorized")
 
     report = run_backup(BrokenSecondPage(rate_limits=FAST), settings, request())
 
-    assert set(report.tables(Outcome.CREATED)) == {"t0", "t1"}
+    assert set(report.tables(Outcome.CREATED)) == {"tab0", "tab1"}
     assert report.handed_over == [] and "discovery failed part-way (AccessDeniedException" in report.problem
     assert report.failure() is not None and not report.finished
-    assert backups_by_table(ddb) == {"t0": 1, "t1": 1}
+    assert backups_by_table(ddb) == {"tab0": 1, "tab1": 1}
 
 
 def test_an_unknown_plan_is_reported_and_the_other_tables_proceed(standin, ddb, gateway, settings):
@@ -199,7 +199,7 @@ def test_a_table_deleted_after_discovery_is_skipped_not_failed(standin, ddb, set
 
 def test_the_same_slot_run_twice_creates_no_second_backup(standin, ddb, gateway, settings):
     for i in range(5):
-        create_table(ddb, f"t{i}", {"backup-plan": "daily"})
+        create_table(ddb, f"tab{i}", {"backup-plan": "daily"})
 
     first = run_backup(gateway, settings, request())
     second = run_backup(gateway, settings, request())
@@ -207,7 +207,7 @@ def test_the_same_slot_run_twice_creates_no_second_backup(standin, ddb, gateway,
     assert len(first.tables(Outcome.CREATED)) == 5
     assert second.tables(Outcome.CREATED) == {}
     assert len(second.tables(Outcome.ALREADY_PRESENT)) == 5
-    assert backups_by_table(ddb) == {f"t{i}": 1 for i in range(5)}
+    assert backups_by_table(ddb) == {f"tab{i}": 1 for i in range(5)}
 
 
 def test_two_concurrent_runs_of_a_slot_leave_one_backup_per_table(standin, ddb, settings):
@@ -284,13 +284,13 @@ def test_another_backup_in_progress_defers_the_table_until_it_completes(standin,
 
 
 def test_one_failing_table_is_named_while_the_others_succeed(standin, ddb, gateway, settings):
-    for name in ("a", "b", "locked", "c"):
+    for name in ("tab-a", "tab-b", "locked", "tab-c"):
         create_table(ddb, name, {"backup-plan": "daily"})
     standin.set_table_status("locked", "INACCESSIBLE_ENCRYPTION_CREDENTIALS")
 
     report = run_backup(gateway, settings, request())
 
-    assert sorted(report.tables(Outcome.CREATED)) == ["a", "b", "c"]
+    assert sorted(report.tables(Outcome.CREATED)) == ["tab-a", "tab-b", "tab-c"]
     assert list(report.failed) == ["locked"]
     assert "INACCESSIBLE_ENCRYPTION_CREDENTIALS" in report.failed["locked"]
 

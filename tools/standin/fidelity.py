@@ -31,6 +31,7 @@ from tools.standin.protocol import (
     tagging_error,
     validation_error,
 )
+from tools.standin.restore_outcomes import RestoreOutcomes, feature_details
 from tools.standin.restores import (
     RESTORE_OPERATIONS,
     RestoreRecord,
@@ -182,6 +183,7 @@ class Fidelity:
         self.lock = threading.RLock()
         self.creating_seconds = 0.0
         self.restoring_seconds = 0.0  # how long a restored table stays CREATING with RestoreInProgress true
+        self.restore_outcomes = RestoreOutcomes()  # refused restores, missing items, the concurrent-restore limit
         self._states: dict[tuple[str, str], RegionState] = {}
         self._handlers: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any] | None]] = {
             "CreateBackup": self.create_backup,
@@ -198,6 +200,7 @@ class Fidelity:
             self._states.clear()
             self.creating_seconds = 0.0
             self.restoring_seconds = 0.0
+            self.restore_outcomes.reset()
 
     def handles(self, operation: str) -> bool:
         """Whether `operation` is answered here rather than by moto."""
@@ -230,8 +233,17 @@ class Fidelity:
             record = self._live_record(account, region, str(body.get("BackupArn", "")), missing_ok=True)
             if record is not None and record.status(time.monotonic()) == "CREATING":
                 raise dynamodb_error("BackupInUseException", f"Backup is being created: {record.arn}")
+            now = time.monotonic()
+            in_progress = sum(1 for r in self.state(account, region).restores.values() if r.in_progress(now))
+            self.restore_outcomes.check(str(body.get("BackupArn", "")), in_progress)
         elif operation == "BatchGetItem":
             check_duplicate_keys(body)
+        elif operation == "DeleteTable":
+            # API_DeleteTable, ResourceInUseException: "tried to delete a table currently in the CREATING state"
+            # (a restore in progress included); moto deletes it.
+            name = table_name_of(str(body.get("TableName", "")))
+            if self.state(account, region).status(name, time.monotonic()) == "CREATING":
+                raise dynamodb_error("ResourceInUseException", f"Table is being created: {name}")
 
     def after_moto(self, operation: str, account: str, region: str, body: dict[str, Any], status: int) -> None:
         """Keep the overrides in step with what moto did."""
@@ -245,6 +257,8 @@ class Fidelity:
         if operation == "RestoreTableFromBackup":
             record = self._live_record(account, region, str(body.get("BackupArn", "")), missing_ok=True)
             when = record.created if record is not None else datetime.now(UTC)
+            restored = self._find_table(self.backend(account, region), str(body.get("TargetTableName", "")))
+            self.restore_outcomes.after_restore(body, record.moto.table if record is not None else None, restored)
         else:
             source = self._find_table(self.backend(account, region), str(body.get("SourceTableName", "")))
             when = point_in_time(body, source)
@@ -619,7 +633,7 @@ class Fidelity:
         return {
             "BackupDetails": self._details(record, record.status(time.monotonic())),
             "SourceTableDetails": source,
-            "SourceTableFeatureDetails": {},
+            "SourceTableFeatureDetails": feature_details(table),
         }
 
 

@@ -236,6 +236,31 @@ class StandIn:
             raise ValueError(f"restoring_seconds={seconds!r} must not be negative")
         self.fidelity.restoring_seconds = float(seconds)
 
+    def refuse_restore(self, backup_arn: str, message: str = "") -> None:
+        """RestoreTableFromBackup of this backup answers ValidationException (its KMS key is disabled, say)."""
+        with self.fidelity.lock:
+            self.fidelity.restore_outcomes.refused[backup_arn] = (
+                message or f"The KMS key of backup {backup_arn} is disabled; the backup cannot be restored"
+            )
+
+    def restore_missing_items(self, backup_arn: str, count: int) -> None:
+        """A restore of this backup leaves `count` of its items out of the new table."""
+        if count < 0:
+            raise ValueError(f"count={count!r} must not be negative")
+        with self.fidelity.lock:
+            self.fidelity.restore_outcomes.missing_items[backup_arn] = count
+
+    @property
+    def max_concurrent_restores(self) -> int:
+        """Restores in progress the account allows; one more answers LimitExceededException (default 50)."""
+        return self.fidelity.restore_outcomes.max_concurrent
+
+    @max_concurrent_restores.setter
+    def max_concurrent_restores(self, limit: int) -> None:
+        if limit < 0:
+            raise ValueError(f"max_concurrent_restores={limit!r} must not be negative")
+        self.fidelity.restore_outcomes.max_concurrent = limit
+
     def complete_restores(self) -> None:
         """Every restore in progress is over now (instead of waiting restoring_seconds)."""
         self.fidelity.complete_restores()

@@ -14,10 +14,9 @@ from tablesafe.aws.dynamodb import (
     TableNotFound,
     Throttled,
 )
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.backup.report import Deferral, Outcome, TableResult
 from tablesafe.backup.slot_listing import SlotListing
-
-ATTEMPTS = 10
 
 
 class SlotCreate:
@@ -27,7 +26,8 @@ class SlotCreate:
         self.gateway = gateway
         self.listing = listing
         self.name = listing.name
-        self.sleep = sleep
+        # CreateBackup goes out once a try (its client has botocore's retries off): at most 10 tries, pauses up to 10 s.
+        self.retry = RetryPolicy(attempts=10, base=0.4, cap=10.0, sleep=sleep)
 
     def create(self, table: str) -> TableResult:
         # Every resend is preceded by a look for the slot's backup: after an ambiguous answer ours may exist, and
@@ -36,9 +36,7 @@ class SlotCreate:
         look = False
         maybe_ours = False  # an earlier attempt may have taken effect
         last_error: GatewayError | None = None
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                self.sleep(min(0.2 * 2**attempt, 10.0))
+        for _ in self.retry.tries():
             if look:
                 try:
                     found = self.listing.find([table]).get(table)
@@ -66,7 +64,7 @@ class SlotCreate:
                 return TableResult(table, Outcome.FAILED, f"{error.code}: {error.message}{self._status_note(table)}")
             else:
                 return TableResult(table, Outcome.CREATED, "created", backup.arn)
-        return TableResult(table, Outcome.FAILED, f"gave up after {ATTEMPTS} attempts: {last_error}")
+        return TableResult(table, Outcome.FAILED, f"gave up after {self.retry.attempts} attempts: {last_error}")
 
     def _table_busy(self, table: str, error: GatewayError) -> TableResult:
         try:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from tablesafe.aws.dynamodb import Backup, DynamoDbGateway, GatewayError, ListingIncomplete
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.backup.create import SlotCreate
 from tablesafe.backup.cursor import RunCursor
 from tablesafe.backup.discovery import Discovery, select_tables
@@ -25,8 +26,6 @@ from tablesafe.rules.home_region import HOME_REGION_TAG
 from tablesafe.rules.naming import scheduled_name
 
 __all__ = ["BackupRun", "select_tables"]
-
-DEFERRAL_ROUNDS = 8
 
 
 class BackupRun:
@@ -47,6 +46,8 @@ class BackupRun:
         self.request = request
         self.sleep = sleep
         self.workers = workers
+        # Rounds for the deferred tables (BackupInUseException, a busy table: no botocore mode retries those).
+        self.deferral = RetryPolicy(attempts=9, base=2.0, cap=30.0, sleep=sleep)
         self.name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
         self.report = BackupReport(request.plan, request.rule, request.slot, self.name)
         self.budget = TimeBudget(time_left, settings.time_reserve_seconds)
@@ -147,16 +148,14 @@ class BackupRun:
 
     def _settle_deferred(self, deferred: list[TableResult]) -> None:
         """Tables blocked by another backup in progress or a busy table: wait, look for ours, try again."""
-        wait_seconds = 2.0
-        for _ in range(DEFERRAL_ROUNDS):
+        for attempt in range(1, self.deferral.attempts):
             if not deferred:
                 return
-            if not self.budget.allows(extra=wait_seconds):
+            if not self.budget.allows(extra=self.deferral.ceiling(attempt)):
                 self.report.handed_over.extend(r.table for r in deferred)
                 self.deferred_left.update(r.table for r in deferred)
                 return
-            self.sleep(wait_seconds)
-            wait_seconds = min(wait_seconds * 2, 30.0)
+            self.deferral.pause(attempt)
             try:
                 present = self.listing.find(r.table for r in deferred)
             except ListingIncomplete as error:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tablesafe import constants
 from tablesafe.config import values
 from tablesafe.config.plans import RULE_KEYS, ConfigError, Plan
-from tablesafe.config.schedule_expr import ScheduleExpression
+from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
 
 PREFIX = "tablesafe:"
 TAG_KEY = "tablesafe:tagKey"
@@ -29,6 +29,9 @@ ALARM_EMAIL = "tablesafe:alarmEmail"
 DRY_RUN = "tablesafe:dryRun"
 STORAGE_PRICE = "tablesafe:storagePricePerGbMonth"
 GLOBAL_TABLES = "tablesafe:globalTables"
+# true: regions are checked only for their form, not against botocore's partition data (a region newer than it).
+ALLOW_UNKNOWN_REGIONS = "tablesafe:allowUnknownRegions"
+DRILL_SCHEDULE = "tablesafe:drillSchedule"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -39,6 +42,8 @@ KNOWN_KEYS = (
     DRY_RUN,
     STORAGE_PRICE,
     GLOBAL_TABLES,
+    ALLOW_UNKNOWN_REGIONS,
+    DRILL_SCHEDULE,
 )
 _REGIONS_ALLOWED = 'expected a non-empty list of AWS region names, e.g. ["us-east-1", "eu-west-1"]'
 
@@ -57,6 +62,8 @@ class TablesafeConfig:
     dry_run: bool
     storage_price_per_gb_month: float
     global_tables: str
+    # How often the drill function runs (only deployed when a plan has a `drill` object).
+    drill_schedule: ScheduleExpression = field(default_factory=lambda: parse_schedule(constants.DEFAULT_DRILL_SCHEDULE))
 
 
 def parse_context(
@@ -75,13 +82,19 @@ def parse_context(
         backup_name_prefix=values.backup_name_prefix(
             BACKUP_NAME_PREFIX, context.get(BACKUP_NAME_PREFIX, constants.DEFAULT_BACKUP_NAME_PREFIX)
         ),
-        regions=_regions(context.get(REGIONS), default_region, required=regions_required),
+        regions=_regions(
+            context.get(REGIONS),
+            default_region,
+            required=regions_required,
+            any_region=values.boolean(ALLOW_UNKNOWN_REGIONS, context.get(ALLOW_UNKNOWN_REGIONS, False)),
+        ),
         alarm_email=values.email(ALARM_EMAIL, context.get(ALARM_EMAIL)),
         dry_run=values.boolean(DRY_RUN, context.get(DRY_RUN, False)),
         storage_price_per_gb_month=values.price(
             STORAGE_PRICE, context.get(STORAGE_PRICE, constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH)
         ),
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
+        drill_schedule=values.schedule(DRILL_SCHEDULE, context.get(DRILL_SCHEDULE, constants.DEFAULT_DRILL_SCHEDULE)),
     )
 
 
@@ -103,7 +116,7 @@ def _reject_unknown_keys(context: Mapping[str, Any]) -> None:
         raise ConfigError(key, context[key], f"unknown key; {hint}the known keys are {', '.join(KNOWN_KEYS)}")
 
 
-def _regions(value: object, default_region: str | None, *, required: bool) -> tuple[str, ...]:
+def _regions(value: object, default_region: str | None, *, required: bool, any_region: bool) -> tuple[str, ...]:
     if value is None:
         if default_region:
             value = [default_region]
@@ -118,4 +131,7 @@ def _regions(value: object, default_region: str | None, *, required: bool) -> tu
         decoded = [part.strip() for part in decoded.split(",")]
     if not isinstance(decoded, list):
         raise ConfigError(REGIONS, value, _REGIONS_ALLOWED)
-    return values.region_names(REGIONS, value, decoded, _REGIONS_ALLOWED)
+    regions = values.region_names(REGIONS, value, decoded, _REGIONS_ALLOWED)
+    if not any_region:
+        values.known_region_names(REGIONS, value, regions, ALLOW_UNKNOWN_REGIONS)
+    return regions

@@ -10,15 +10,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
+
+if TYPE_CHECKING:
+    from tablesafe.config.drill import Drill
 
 PLANS_KEY = "tablesafe:plans"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+\Z")  # \Z: `$` would also accept a trailing newline
 MAX_NAME_LENGTH = 64
 RULE_KEYS = frozenset({"name", "schedule", "retentionDays", "minKeep", "timezone"})
-PLAN_OBJECT_KEYS = frozenset({"rules", "pitr"})
+PLAN_OBJECT_KEYS = frozenset({"rules", "pitr", "drill"})
 PITR_KEYS = frozenset({"enabled", "recoveryPeriodDays"})
 
 
@@ -71,6 +74,7 @@ class Plan:
     name: str
     rules: tuple[Rule, ...]
     pitr: Pitr | None = None
+    drill: Drill | None = None  # restore drills (config/drill.py); None: the plan's tables are not drilled
 
     def rule(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
@@ -79,6 +83,8 @@ class Plan:
         body: dict[str, Any] = {"rules": [r.as_json() for r in self.rules]}
         if self.pitr is not None:
             body["pitr"] = {"enabled": self.pitr.enabled, "recoveryPeriodDays": self.pitr.recovery_period_days}
+        if self.drill is not None:
+            body["drill"] = self.drill.as_json()
         return body
 
 
@@ -106,6 +112,7 @@ def parse_plans(
 
 def _parse_plan(key: str, name: str, body: object, check_timezone: Callable[[str], bool] | None) -> Plan:
     pitr: Pitr | None = None
+    drill: Drill | None = None
     if isinstance(body, Mapping):
         unknown = sorted(set(body) - PLAN_OBJECT_KEYS)
         if unknown:
@@ -114,6 +121,10 @@ def _parse_plan(key: str, name: str, body: object, check_timezone: Callable[[str
             )
         if "pitr" in body:
             pitr = _parse_pitr(f"{key}.pitr", body["pitr"])
+        if "drill" in body:
+            from tablesafe.config.drill import parse_drill  # drill.py imports ConfigError from here
+
+            drill = parse_drill(f"{key}.drill", body["drill"])
         rules_raw = body.get("rules")
         key = f"{key}.rules"
     else:
@@ -126,7 +137,7 @@ def _parse_plan(key: str, name: str, body: object, check_timezone: Callable[[str
         if any(r.name == rule.name for r in rules):
             raise ConfigError(f"{key}[{index}].name", rule.name, "rule names must be unique within a plan")
         rules.append(rule)
-    return Plan(name=name, rules=tuple(rules), pitr=pitr)
+    return Plan(name=name, rules=tuple(rules), pitr=pitr, drill=drill)
 
 
 def _parse_rule(key: str, raw: object, check_timezone: Callable[[str], bool] | None) -> Rule:

@@ -1,0 +1,80 @@
+"""Drill tables: their names, the tags that carry a drill's state, and the fence that guards their deletion.
+
+A drill table is named `{prefix}-drill-{source}-{hash}`, the hash of (source table, backup ARN), so the name is the
+same in every invocation that starts the drill of that backup: the second RestoreTableFromBackup meets the first's
+table (TableAlreadyExistsException) and no drill runs twice. DynamoDB allows 3-255 characters of [a-zA-Z0-9_.-];
+table names and our prefix use only those, so only the length needs care: a long source name is cut, and the hash
+keeps cut names apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+MAX_TABLE_NAME = 255  # API_CreateTable: TableName, 3-255 characters
+HASH_LENGTH = 12
+DRILL_INFIX = "-drill-"
+
+# Tags on a drill table. TAG_DRILL marks it as tablesafe's (its value: the source table) and, with the name prefix,
+# is what the deletion fence checks. The others are the drill's state, so any invocation can take it up.
+TAG_DRILL = "tablesafe:drill"
+TAG_BACKUP = "tablesafe:drill-backup"  # the backup's id (the ARN's last part; the full ARN is the RestoreSummary's)
+TAG_PLAN = "tablesafe:drill-plan"
+TAG_STARTED = "tablesafe:drill-started"  # ISO 8601, UTC: when RestoreTableFromBackup was sent
+TAG_PHASE = "tablesafe:drill-phase"  # restoring | verifying | cleaning-up
+TAG_ACTIVE = "tablesafe:drill-active"  # when a run first saw the table ACTIVE: the restore's end, at the latest
+TAG_EXPECTED = "tablesafe:drill-expected-items"  # the backup's recorded ItemCount, kept in case the backup goes
+TAG_ATTEMPTS = "tablesafe:drill-count-attempts"  # count scans that ran out of time
+TAG_VERDICT = "tablesafe:drill-verdict"  # passed | failed | abandoned, set when the drill ends
+TAG_REASON = "tablesafe:drill-reason"
+TAG_VALUE_MAX = 256  # AWS: a tag value is at most 256 characters
+# ... of Unicode letters, digits, white space and _ . : / = + - @ (Tagging for DynamoDB, "Tagging restrictions").
+_NOT_IN_TAG_VALUE = re.compile(r"[^\w\s.:/=+\-@]")
+
+
+def drill_prefix(prefix: str) -> str:
+    """What every drill table's name starts with (IAM's DeleteTable resource is `table/{this}*`)."""
+    return f"{prefix}{DRILL_INFIX}"
+
+
+def drill_table_name(prefix: str, source: str, backup_arn: str) -> str:
+    """The drill table of (source table, backup): the same name in every invocation, 255 characters at most."""
+    digest = hashlib.sha256(f"{source}\n{backup_arn}".encode()).hexdigest()[:HASH_LENGTH]
+    head = drill_prefix(prefix)
+    room = MAX_TABLE_NAME - len(head) - 1 - HASH_LENGTH
+    return f"{head}{source[:room]}-{digest}"
+
+
+def is_ours(name: str, tags: Mapping[str, str], prefix: str) -> bool:
+    """The deletion fence: the name has the drill prefix AND the table carries the drill tag. Both, always."""
+    return name.startswith(drill_prefix(prefix)) and bool(tags.get(TAG_DRILL))
+
+
+def backup_id(backup_arn: str) -> str:
+    """The backup's id: arn:...:table/<table>/backup/<id> -> <id>."""
+    return backup_arn.rpartition("/backup/")[2] or backup_arn[-TAG_VALUE_MAX:]
+
+
+def stamp(moment: datetime) -> str:
+    """A time as a tag value."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_stamp(text: str | None) -> datetime | None:
+    """A tag value written by `stamp`; None when missing or not a time."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def tag_value(text: str) -> str:
+    """Text as a tag value holds it: other characters as spaces, cut to 256."""
+    clean = _NOT_IN_TAG_VALUE.sub(" ", text)
+    return clean if len(clean) <= TAG_VALUE_MAX else clean[: TAG_VALUE_MAX - 3] + "..."

@@ -190,6 +190,9 @@ class BackupFunctions(Construct):
             # ListBackups and GetResources support no resource-level permissions.
             iam.PolicyStatement(sid="ListBackups", actions=["dynamodb:ListBackups"], resources=["*"]),
             iam.PolicyStatement(sid="FindTaggedTables", actions=["tag:GetResources"], resources=["*"]),
+            # The other deployed regions' table names: only a table named there can be a replica homed there
+            # (backup/replicas.py). ListTables supports no resource-level permissions either.
+            iam.PolicyStatement(sid="ListTablesOfDeployedRegions", actions=["dynamodb:ListTables"], resources=["*"]),
         ]
         for statement in statements:
             function.add_to_role_policy(statement)
@@ -198,7 +201,8 @@ class BackupFunctions(Construct):
             [
                 (
                     "Resource::*",
-                    "dynamodb:ListBackups and tag:GetResources do not support resource-level permissions.",
+                    "dynamodb:ListBackups, dynamodb:ListTables and tag:GetResources do not support resource-level "
+                    "permissions.",
                 ),
                 (
                     f"Resource::{_as_nag_sees_it(self, 'table/*')}",

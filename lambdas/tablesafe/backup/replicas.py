@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 
 from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError, TableNotFound
 from tablesafe.backup.report import Outcome, TableResult
@@ -16,17 +17,22 @@ from tablesafe.rules.home_region import (
     ignored_home_tag,
 )
 
+TableNames = Callable[[str], frozenset[str]]  # a region's table names (aws/region_tables.py)
+
 
 class ReplicaPolicy:
     """Decides, table by table, whether this region backs the table up; asks DescribeTable once per table and run."""
 
-    def __init__(self, gateway: DynamoDbGateway, settings: Settings) -> None:
+    def __init__(self, gateway: DynamoDbGateway, settings: Settings, table_names: TableNames | None = None) -> None:
         self.gateway = gateway
         self.settings = settings
+        self.table_names = table_names
         self.tags: Mapping[str, Mapping[str, str]] = {}
-        # The tables named like a table of another deployed region: only they can be a replica homed elsewhere.
-        # None: not known, so any table may be one.
+        # The table names of the other deployed regions: only a table named there can be a replica homed there.
+        # None: not known (not asked, or the listing failed), so any table may be one and DescribeTable decides.
         self.candidates: frozenset[str] | None = None
+        self._asked = False
+        self._lock = threading.Lock()
         self._replicas: dict[str, tuple[str, ...]] = {}
         self._warned_home_tags: set[str] = set()
 
@@ -40,6 +46,11 @@ class ReplicaPolicy:
         if decided_without_replicas(region, home_tag, deployed):
             # Backed up here whatever its replicas (tagged home here, or no other deployed region could be home).
             self._warn_ignored_home_tag(table, home_tag, ignored_home_tag(region, None, home_tag, deployed))
+            return None
+        candidates = self._candidates(region, deployed)
+        if candidates is not None and table not in candidates:
+            # No other deployed region has a table of this name, so none holds a replica of it: home is here.
+            self._warn_ignored_home_tag(table, home_tag, ignored_home_tag(region, (), home_tag, deployed))
             return None
         try:
             replicas = self._replicas.get(table)
@@ -60,6 +71,23 @@ class ReplicaPolicy:
         return TableResult(
             table, Outcome.SKIPPED, f"global table replica; its home region {home} backs it up", replica_skipped=True
         )
+
+    def _candidates(self, region: str, deployed: tuple[str, ...] | None) -> frozenset[str] | None:
+        """The other deployed regions' table names, listed once per run on first need (ListTables, 100 a page)."""
+        with self._lock:
+            if self.candidates is not None or self._asked or self.table_names is None or deployed is None:
+                return self.candidates
+            self._asked = True
+            others = sorted(set(deployed) - {region})
+            try:
+                self.candidates = frozenset().union(*(self.table_names(other) for other in others))
+            except GatewayError as error:
+                logger.warning(
+                    "could not list the tables of the other deployed regions; asking each table for its replicas",
+                    regions=others,
+                    error=str(error),
+                )
+            return self.candidates
 
     def _warn_ignored_home_tag(self, table: str, home_tag: str | None, reason: str | None, home: str = "") -> None:
         if reason is None or table in self._warned_home_tags:  # once per run, not again on a deferred table's retry

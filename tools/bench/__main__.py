@@ -198,7 +198,7 @@ def run_cloud_scenario(name: str, cloud: Cloud, sizes: Sizes, output: dict[str, 
             reserve=sizes.scale_reserve,
             description=f"{sizes.scale_tables} tagged tables, rate limits x{sizes.scale_factor:g}, invocations of "
             f"{sizes.scale_budget:g} s continued through continue_run",
-            targets=scenarios.SCALE_TARGETS,
+            goals=scenarios.SCALE_TARGETS,
         ),
         "scale-30s": lambda: scenarios.backup(
             cloud,
@@ -210,7 +210,7 @@ def run_cloud_scenario(name: str, cloud: Cloud, sizes: Sizes, output: dict[str, 
             reserve=sizes.scale_reserve,
             description=f"{sizes.scale_tables} tagged tables, rate limits x{sizes.scale_factor:g}, invocations of "
             f"{sizes.scale_budget_short:g} s continued through continue_run",
-            targets=scenarios.SCALE_TARGETS,
+            goals=scenarios.SCALE_TARGETS,
         ),
         "two-region": lambda: scenarios.two_region(
             cloud,

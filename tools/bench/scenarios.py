@@ -123,7 +123,7 @@ def backup(
     reserve: float = 60.0,
     clock: Callable[[], float] = time.monotonic,
     description: str = "",
-    targets: tuple[float, float] = (model.TIME_TARGET, model.CALLS_TARGET),
+    goals: tuple[float, float] = (model.TIME_TARGET, model.CALLS_TARGET),
 ) -> Result:
     """run_backup over `tagged` of `tables` tables; with `budget`, each invocation has that many seconds and the run
     continues through continue_run (as the handler's self-invocation does) until done."""
@@ -212,8 +212,8 @@ def backup(
         refused=model.refused(calls),
         client_cpu_seconds=cpu,
         notes=notes,
-        time_target=targets[0],
-        calls_target=targets[1],
+        time_target=goals[0],
+        calls_target=goals[1],
     )
     return Result(figures, problems, {"invocations": len(reports)})
 

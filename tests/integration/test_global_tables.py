@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError
-from tablesafe.aws.region_tables import RegionTableNames
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
@@ -152,48 +151,44 @@ def test_in_a_deployment_to_two_regions_the_first_backs_up_and_the_other_skips(s
     assert standin.calls.count("DescribeTable") == 2  # us-east-1's, for orders and carts
 
 
-class CountingTableNames(RegionTableNames):
-    """The function's ListTables source, counting the regions it was asked about; `broken` fails every listing."""
+class CountingGateway(DynamoDbGateway):
+    """us-east-1's gateway, counting the regions whose table names it lists; `broken` fails every such listing."""
 
     def __init__(self, broken: bool = False) -> None:
-        super().__init__()
+        super().__init__(rate_limits=FAST, region_name="us-east-1")
         self.asked: list[str] = []
         self.broken = broken
 
-    def __call__(self, region: str) -> frozenset[str]:
+    def table_names_in(self, region: str) -> frozenset[str]:
         self.asked.append(region)
         if self.broken:
             raise GatewayError("ListTables", "AccessDeniedException", "not authorized")
-        return super().__call__(region)
+        return super().table_names_in(region)
 
 
 def test_the_other_region_asks_only_tables_whose_name_another_deployed_region_has(standin, global_orders):
     # "sessions" exists only in us-east-1: no other deployed region can hold a replica of it, so it is not described.
     create_table(standin.client("dynamodb", region="us-east-1"), "sessions", {"backup-plan": "daily"})
-    names = CountingTableNames()
+    gateway = CountingGateway()
     standin.calls.reset()
 
-    gateway = DynamoDbGateway(rate_limits=FAST, region_name="us-east-1")
-    report = run_backup(gateway, settings(), BackupRequest("daily", "daily", SLOT), table_names=names)
+    report = run_backup(gateway, settings(), BackupRequest("daily", "daily", SLOT))
 
-    assert names.asked == ["eu-west-1"]  # once per run
+    assert gateway.asked == ["eu-west-1"]  # once per run
+    assert standin.calls.count("DescribeTable") == 2  # orders and carts (a table of that name is in eu-west-1)
     assert backups(standin, "us-east-1") == ["carts", "sessions"]
     assert report.tables(Outcome.SKIPPED) == {"orders": "global table replica; its home region eu-west-1 backs it up"}
-    assert standin.calls.count("DescribeTable") == 2  # orders and carts (a table of that name is in eu-west-1)
 
 
 def test_when_the_other_regions_cannot_be_listed_every_table_is_asked_for_its_replicas(standin, global_orders):
     create_table(standin.client("dynamodb", region="us-east-1"), "sessions", {"backup-plan": "daily"})
     standin.calls.reset()
 
-    gateway = DynamoDbGateway(rate_limits=FAST, region_name="us-east-1")
-    report = run_backup(
-        gateway, settings(), BackupRequest("daily", "daily", SLOT), table_names=CountingTableNames(True)
-    )
+    report = run_backup(CountingGateway(broken=True), settings(), BackupRequest("daily", "daily", SLOT))
 
+    assert standin.calls.count("DescribeTable") == 3
     assert backups(standin, "us-east-1") == ["carts", "sessions"]
     assert report.replicas_skipped == 1 and report.failed == {}
-    assert standin.calls.count("DescribeTable") == 3
 
 
 def test_a_replica_in_an_undeployed_region_that_sorts_first_no_longer_causes_a_skip(standin):

@@ -20,7 +20,6 @@ from botocore.config import Config
 
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
-from tablesafe.aws.region_tables import RegionTableNames
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.config.plans import parse_plans
 from tablesafe.config.settings import Settings
@@ -278,10 +277,9 @@ def two_region(
     problems: list[str] = []
     for region in regions:
         gateway = DynamoDbGateway(rate_limits=limits, region_name=region)
-        names = RegionTableNames(gateway.session)
         cloud.reset_calls()
         report, walls[region], used = _measure(
-            lambda g=gateway, n=names: run_backup(g, run_settings, BackupRequest(PLAN, RULE, slot), table_names=n)
+            lambda g=gateway: run_backup(g, run_settings, BackupRequest(PLAN, RULE, slot))
         )
         cpu += used
         calls[region] = model.totals(cloud.calls())

@@ -28,6 +28,7 @@ from tablesafe.aws.errors import (
     call,
     classify_error,
 )
+from tablesafe.aws.region_tables import RegionTableNames
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 
 __all__ = [  # the error classes are aws/errors.py's, importable from here as before
@@ -159,6 +160,11 @@ class DynamoDbGateway:
             token = page.get("PaginationToken") or ""
             if not token:
                 return
+
+    def table_names_in(self, region: str) -> frozenset[str]:
+        """Every table name of another region (ListTables, all pages): the only tables there that can be a replica
+        of one here (a replica carries its table's name)."""
+        return RegionTableNames(self.session)(region)
 
     # -- backups ---------------------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from tablesafe.backup.discovery import Discovery, select_tables
 from tablesafe.backup.passes import TimeBudget, run_pass
 from tablesafe.backup.pitr import PitrEnforcer
 from tablesafe.backup.records import final_verdict, record
-from tablesafe.backup.replicas import ReplicaPolicy, TableNames
+from tablesafe.backup.replicas import ReplicaPolicy
 from tablesafe.backup.report import BackupReport, BackupRequest, Outcome, TableResult
 from tablesafe.backup.slot_listing import SlotListing
 from tablesafe.config.settings import Settings
@@ -40,7 +40,6 @@ class BackupRun:
         sleep: Callable[[float], None],
         workers: int,
         inherited: bool = False,
-        table_names: TableNames | None = None,
     ) -> None:
         self.gateway = gateway
         self.settings = settings
@@ -58,7 +57,7 @@ class BackupRun:
         self.discovery_error: GatewayError | None = None
         self.listing = SlotListing(gateway, request.slot, self.name, self._done)
         self.creator = SlotCreate(gateway, self.listing, sleep)
-        self.replicas = ReplicaPolicy(gateway, settings, table_names)
+        self.replicas = ReplicaPolicy(gateway, settings)
         self.pitr = PitrEnforcer(gateway, settings.plans[request.plan].pitr)
 
     def execute(self) -> BackupReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError, TableNotFound
 from tablesafe.backup.report import Outcome, TableResult
@@ -17,16 +17,13 @@ from tablesafe.rules.home_region import (
     ignored_home_tag,
 )
 
-TableNames = Callable[[str], frozenset[str]]  # a region's table names (aws/region_tables.py)
-
 
 class ReplicaPolicy:
     """Decides, table by table, whether this region backs the table up; asks DescribeTable once per table and run."""
 
-    def __init__(self, gateway: DynamoDbGateway, settings: Settings, table_names: TableNames | None = None) -> None:
+    def __init__(self, gateway: DynamoDbGateway, settings: Settings) -> None:
         self.gateway = gateway
         self.settings = settings
-        self.table_names = table_names
         self.tags: Mapping[str, Mapping[str, str]] = {}
         # The table names of the other deployed regions: only a table named there can be a replica homed there.
         # None: not known (not asked, or the listing failed), so any table may be one and DescribeTable decides.
@@ -75,12 +72,12 @@ class ReplicaPolicy:
     def _candidates(self, region: str, deployed: tuple[str, ...] | None) -> frozenset[str] | None:
         """The other deployed regions' table names, listed once per run on first need (ListTables, 100 a page)."""
         with self._lock:
-            if self.candidates is not None or self._asked or self.table_names is None or deployed is None:
+            if self.candidates is not None or self._asked or deployed is None:
                 return self.candidates
             self._asked = True
             others = sorted(set(deployed) - {region})
             try:
-                self.candidates = frozenset().union(*(self.table_names(other) for other in others))
+                self.candidates = frozenset().union(*(self.gateway.table_names_in(other) for other in others))
             except GatewayError as error:
                 logger.warning(
                     "could not list the tables of the other deployed regions; asking each table for its replicas",

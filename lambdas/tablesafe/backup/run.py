@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.invocation import BackupRun, select_tables
-from tablesafe.backup.replicas import TableNames
 from tablesafe.backup.report import BackupReport, BackupRequest, BackupRunFailed, Outcome, TableResult
 from tablesafe.config.events import EventError
 from tablesafe.config.settings import Settings
@@ -52,12 +51,10 @@ def run_backup(
     workers: int = 16,
     sleep: Callable[[float], None] = time.sleep,
     leases: SlotLeases | None = None,
-    table_names: TableNames | None = None,
 ) -> BackupReport:
     """Back up every table tagged with the request's plan; see the module docstring for the guarantees.
 
     Without `leases` two runs of one slot are not serialized: only a caller that runs one at a time may omit it.
-    `table_names` (a region's table names) spares DescribeTable for tables no other deployed region has.
     """
     _check_request(settings, request)
     claim = None
@@ -68,7 +65,7 @@ def run_backup(
         if claim.state is ClaimState.BUSY:
             return _hand_on_the_wait(settings, request, claim, continue_run)
     inherited = claim is not None and claim.inherited
-    run = BackupRun(gateway, settings, request, time_left, sleep, workers, inherited=inherited, table_names=table_names)
+    run = BackupRun(gateway, settings, request, time_left, sleep, workers, inherited=inherited)
     try:
         report = run.execute()
     except Exception:

@@ -27,7 +27,7 @@ from tablesafe.constants import (
     METRICS_NAMESPACE,
 )
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
-from tablesafe.runtime.cold_start import backup_leases, cold_start, region_table_names
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 
 
 @logger.inject_lambda_context
@@ -42,7 +42,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
         continue_run=LambdaContinuation(context.invoked_function_arn),
         leases=backup_leases(),
-        table_names=region_table_names(),
     )
     _emit(report)
     if (failure := report.failure()) is not None:

@@ -6,7 +6,6 @@ from functools import cache
 
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
-from tablesafe.aws.region_tables import RegionTableNames
 from tablesafe.config.settings import Settings, SettingsError
 from tablesafe.constants import ENV_LEASE_TABLE
 from tablesafe.slots.lease import SlotLeases
@@ -30,10 +29,3 @@ def backup_leases() -> SlotLeases:
         )
     # The gateway's session: its loaded service model makes this client about 60 ms cheaper at cold start.
     return SlotLeases(LeaseTable(settings.lease_table, session=gateway.session))
-
-
-@cache
-def region_table_names() -> RegionTableNames:
-    """The other regions' table names, for the replica policy; on the gateway's session (its loaded model)."""
-    _, gateway = cold_start()
-    return RegionTableNames(gateway.session)

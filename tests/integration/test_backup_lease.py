@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.aws.dynamodb import BackupInUse, DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.config.settings import Settings
@@ -323,3 +323,49 @@ def test_a_retried_continuation_lists_the_slot_and_backs_up_nothing_twice(standi
     assert backups_by_table(ddb) == dict.fromkeys(names, 1)
     assert retry.tables(Outcome.CREATED) == {}
     assert set(retry.tables(Outcome.ALREADY_PRESENT)) == set(attempt.tables(Outcome.CREATED))
+
+
+class BusyTable(DynamoDbGateway):
+    """Another backup of `busy` is in progress, as far as this gateway's CreateBackup is told."""
+
+    def __init__(self, busy: str) -> None:
+        super().__init__(rate_limits=FAST)
+        self.busy = busy
+
+    def create_backup(self, table_name: str, backup_name: str):  # type: ignore[no-untyped-def]
+        if table_name == self.busy:
+            raise BackupInUse(
+                "CreateBackup", "BackupInUseException", f"Backup is being created for table: {table_name}"
+            )
+        return super().create_backup(table_name, backup_name)
+
+
+def test_a_table_still_deferred_at_the_hand_off_is_looked_up_by_the_continuation_before_it_is_tried(
+    standin, ddb, settings
+):
+    # Ours of t01 is deferred (another backup in progress), time runs out, t01 is handed over as deferred. The
+    # continuation, though it inherits the lease, looks for the slot's backup of it before it tries again.
+    names = tables(ddb, 3)
+    budget = iter([100.0] * 3 + [0.0] * 1000)
+    continuations: list[dict] = []
+    clock = Clock()
+    first = run_backup(
+        BusyTable("t01"),
+        settings,
+        REQUEST,
+        time_left=lambda: next(budget),
+        continue_run=continuations.append,
+        workers=1,
+        leases=slot_leases(clock=clock),
+    )
+    follow_up = BackupRequest.from_event(continuations[0], datetime.now(UTC))
+    assert follow_up.cursor is not None and follow_up.cursor.deferred == {"t01"}
+    standin.calls.reset()
+
+    second = run_backup(DynamoDbGateway(rate_limits=FAST), settings, follow_up, leases=slot_leases(clock=clock))
+    calls = standin.calls.snapshot()
+
+    assert set(first.tables(Outcome.CREATED)) | set(second.tables(Outcome.CREATED)) == set(names)
+    assert "t01" in second.tables(Outcome.CREATED)
+    assert "GetResources" not in calls and sum(calls["ListBackups"].values()) == 1  # the look before the retry
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)

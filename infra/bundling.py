@@ -22,8 +22,11 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DIR = ROOT / "lambdas" / "tablesafe"
+import tablesafe
+
+# The `tablesafe` package this interpreter imports: lambdas/tablesafe in the repository (PYTHONPATH or an editable
+# install), site-packages/tablesafe when tablesafe is pip-installed and the construct is used from another app.
+PACKAGE_DIR = Path(tablesafe.__file__).resolve().parent
 # What the functions import besides our own package; aws-lambda-powertools needs the other two at run time.
 DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing_extensions")
 # Never copied: local byte code (compiled for this interpreter), install records listing files we leave out,

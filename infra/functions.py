@@ -13,11 +13,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.bundling import code_asset
-from infra.config import PLANS, TablesafeConfig
-from infra.leases import SlotLeaseTable
 from tablesafe import constants
 from tablesafe.config.plans import ConfigError, plans_as_json
+
+from .bundling import code_asset
+from .config import PLANS, TablesafeConfig
+from .leases import SlotLeaseTable
 
 # Fixed names, so that a function can grant itself lambda:InvokeFunction (to hand a long run to a continuation)
 # by ARN, without a circular reference between the function and its own role's policy.
@@ -257,7 +258,8 @@ def _as_nag_sees_it(scope: Construct, resource: str) -> str:
     """A DynamoDB ARN of this stack as cdk-nag names it in a finding (pseudo parameters as <AWS::...>)."""
     stack = Stack.of(scope)
     partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
-    return f"arn:{partition}:dynamodb:{stack.region}:<AWS::AccountId>:{resource}"
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region  # a stack without a region
+    return f"arn:{partition}:dynamodb:{region}:<AWS::AccountId>:{resource}"
 
 
 def _depend_on_policy_only(function: lambda_.Function, role: iam.Role) -> None:

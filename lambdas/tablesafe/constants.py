@@ -77,6 +77,7 @@ M_BACKUPS_IN_USE_SKIPPED: Final = "BackupsInUseSkipped"
 M_ORPHANED_BACKUPS: Final = "OrphanedBackups"
 M_PRUNE_TABLES_FAILED: Final = "PruneTablesFailed"
 M_PRUNE_RUN_DURATION: Final = "PruneRunDuration"  # seconds
+M_EXPIRED_BACKLOG: Final = "ExpiredBacklog"  # at a run's end: backups the rules delete, still stored (not a failure)
 M_STORED_BACKUPS: Final = "StoredBackups"  # per Plan, of what the run listed
 M_STORED_BYTES: Final = "StoredBytes"
 M_ESTIMATED_MONTHLY_COST: Final = "EstimatedMonthlyCost"  # USD

@@ -21,7 +21,7 @@ STATUS_EXIT_CODES = (
     "configuration. Flag kinds: unprotected (no plan tag), unknown-plan (a plan tag naming no configured plan), "
     "stale (a rule with no AVAILABLE backup younger than 1.5 of its intervals), pitr (PITR off although the plan "
     "asks for it), untagged-copy (a table made by a restore, or a restore drill, without a plan tag). Default: "
-    "every kind but untagged-copy. Tables made by a restore or a drill are marked (restored) or (drill)."
+    "every kind but untagged-copy. A table made by a restore or a drill is marked so ('kind' in --json)."
 )
 
 
@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tablesafe",
         description="Backup coverage, on-demand backups, restores and partial restores of DynamoDB tables.",
-        epilog="Exit codes: 0 ok, 1 failure or something flagged, 2 bad command line or configuration.",
+        epilog="Exit codes: 0 ok, 1 failure or something flagged, 2 bad command line or configuration, "
+        "130 interrupted.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -66,14 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "PITR, and what is wrong with it.",
         epilog=STATUS_EXIT_CODES,
     )
-    status.add_argument(
-        "--fail-on",
-        type=_fail_on,
-        default=DEFAULT_FAIL_ON,
-        metavar="KINDS",
-        help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
-        "or none (default: all but untagged-copy)",
-    )
+    _status_options(status)
     status.set_defaults(handler=cmd_status)
 
     backups = commands.add_parser("backups", parents=[common], help="a table's backups, newest first")
@@ -115,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     cost = commands.add_parser("cost", parents=[common], help="backup storage estimate by plan and by table")
     cost.set_defaults(handler=cmd_cost)
     return parser
+
+
+def _status_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on",
+        type=_fail_on,
+        default=DEFAULT_FAIL_ON,
+        metavar="KINDS",
+        help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
+        "or none (default: all but untagged-copy)",
+    )
 
 
 def _backup_options(parser: argparse.ArgumentParser) -> None:

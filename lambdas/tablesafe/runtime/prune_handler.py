@@ -17,6 +17,7 @@ from tablesafe.constants import (
     M_BACKUPS_DELETED,
     M_BACKUPS_IN_USE_SKIPPED,
     M_ESTIMATED_MONTHLY_COST,
+    M_EXPIRED_BACKLOG,
     M_ORPHANED_BACKUPS,
     M_PRUNE_RUN_DURATION,
     M_PRUNE_TABLES_FAILED,
@@ -70,6 +71,8 @@ def _emit(report: PruneReport) -> None:
             M_PRUNE_RUN_DURATION: (report.duration_seconds, SECONDS),
         },
     )
+    if report.expired_backlog is not None:  # the run's last invocation: what is left for the next runs
+        put_metrics({DIM_DRY_RUN: dry_run}, {M_EXPIRED_BACKLOG: (report.expired_backlog, COUNT)})
     # One EMF document per plan: an EMF document has one dimension set, and the run-level one above has no Plan.
     for plan, stored in sorted(report.storage.items()):
         document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)

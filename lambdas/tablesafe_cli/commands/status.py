@@ -11,7 +11,7 @@ from rich.markup import escape
 from tablesafe.aws.dynamodb import Backup, TableNotFound
 from tablesafe.rules.home_region import HOME_REGION_TAG
 from tablesafe_cli.context import Context
-from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, table_kind
+from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, may_be_drill, table_origin
 from tablesafe_cli.formatting import format_age, format_size, pitr_text
 from tablesafe_cli.layout import Column, print_table
 
@@ -60,7 +60,7 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
                 details = ctx.tables.describe(name)
                 pitr = ctx.tables.pitr(name)
                 # Tags only where they decide something: a global table's home region, a drill table's mark.
-                wanted = details.replica_regions or name.startswith(f"{ctx.config.prefix}-drill-")
+                wanted = details.replica_regions or may_be_drill(name, ctx.config.prefix)
                 tags = ctx.tables.tags(details.arn) if wanted else None
             except TableNotFound:
                 return None  # deleted since the listing
@@ -76,8 +76,7 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
                 replicas=details.replica_regions,
                 home_tag=home,
                 table_id=details.table_id,
-                kind=table_kind(name, ctx.config.prefix, tags, details.restored_from),
-                restored_from=details.restored_from,
+                origin=table_origin(name, ctx.config.prefix, tags, details.restored_from),
             )
 
         statuses: list[TableStatus] = []

@@ -15,6 +15,7 @@ from botocore.retries.standard import ExponentialBackoff
 from tablesafe.aws.clients import backup_clients, lease_client
 from tablesafe.aws.dynamodb import BackupInUse, DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
+from tablesafe.backup.cursor import RunCursor
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
@@ -190,6 +191,27 @@ def test_a_continuation_that_starts_after_its_lease_lapsed_and_was_taken_waits_a
     # It took the lease from the duplicate, not from its predecessor: it lists the slot again, and finds every
     # table it was handed (its cursor) backed up by the duplicate.
     assert sorted(second.tables(Outcome.ALREADY_PRESENT)) == sorted(set(names) - set(first.tables(Outcome.CREATED)))
+
+
+def test_a_continuation_with_no_time_to_wait_hands_its_wait_on_with_its_cursor(standin, ddb, settings):
+    tables(ddb, 3)
+    LeaseTable(LEASE_TABLE, lease_client()).take(KEY, "other-run", 4_000_000_000.0, 1_800_000_000.0, None)
+    cursor = RunCursor(tables=("t01", "t02"), done=1)
+    continuation = BackupRequest("daily", "daily", SLOT, continuation=2, lease_holder="gone", cursor=cursor)
+    continuations: list[dict] = []
+
+    run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)),
+        settings,
+        continuation,
+        time_left=lambda: 30.0,
+        continue_run=continuations.append,
+        leases=slot_leases(),
+    )
+
+    (event,) = continuations
+    following = BackupRequest.from_event(event, datetime.now(UTC))
+    assert (following.continuation, following.lease_holder, following.cursor) == (3, None, cursor)
 
 
 def test_a_delivery_with_no_time_to_wait_hands_its_wait_on_holding_nothing(standin, ddb, settings):

@@ -150,7 +150,8 @@ def _hand_on_the_wait(
     name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
     report = BackupReport(request.plan, request.rule, request.slot, name, lease=claim.state.value)
     report.duplicate_delivery, report.waiting_for = True, claim.holder
-    following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1)
+    # Its cursor goes on with it (a continuation's tables); it names no lease holder, so it will list the slot.
+    following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1, cursor=request.cursor)
     refused = hand_on(continue_run, following.as_event(), continuation=request.continuation)
     if refused is None:
         logger.info(

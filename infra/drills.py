@@ -116,6 +116,7 @@ class RestoreDrills(Construct):
             memory_size=DRILL_MEMORY_MB,
             environment=environment,
             log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE if config.tracing else None,  # as the other functions (tablesafe:tracing)
             retry_attempts=DRILL_RETRY_ATTEMPTS,
             max_event_age=ASYNC_MAX_EVENT_AGE,
         )
@@ -153,7 +154,11 @@ class RestoreDrills(Construct):
         for statement in statements:
             self.function.add_to_role_policy(statement)
         for finding, reason in (
-            ("Resource::*", "ListTables, ListBackups and tag:GetResources do not support resource-level permissions."),
+            (
+                "Resource::*",
+                "ListTables, ListBackups and tag:GetResources do not support resource-level permissions, nor do "
+                "X-Ray's PutTraceSegments and PutTelemetryRecords (tablesafe:tracing).",
+            ),
             (
                 f"Resource::{_as_nag_sees_it(self, 'table/*/backup/*')}",
                 "Backups are named by DynamoDB (table/<table>/backup/<id>); the drill restores only the latest "

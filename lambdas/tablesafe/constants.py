@@ -9,6 +9,8 @@ ENV_BACKUP_NAME_PREFIX: Final = "TABLESAFE_BACKUP_NAME_PREFIX"
 ENV_DRY_RUN: Final = "TABLESAFE_DRY_RUN"  # "true" | "false"
 ENV_STORAGE_PRICE: Final = "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"
 ENV_GLOBAL_TABLES: Final = "TABLESAFE_GLOBAL_TABLES"  # "home-region" | "every-region"
+# Optional: the plan of every table without the plan tag (`tablesafe:defaultPlan`); set only when configured.
+ENV_DEFAULT_PLAN: Final = "TABLESAFE_DEFAULT_PLAN"
 # Comma-separated: the regions the app deploys to (`tablesafe:regions`), the only ones a global table's home can be.
 # Optional: without it (older deployments) every region holding a replica counts.
 ENV_REGIONS: Final = "TABLESAFE_REGIONS"

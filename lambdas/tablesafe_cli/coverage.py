@@ -15,6 +15,7 @@ from tablesafe.drill.names import drill_prefix, is_ours
 from tablesafe.rules.home_region import EVERY_REGION, backup_region
 from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import parse_scheduled
+from tablesafe.rules.opt_in import OPT_OUT_VALUE, assigned_plan
 from tablesafe.rules.storage import STORED_STATUSES
 from tablesafe_cli.config import CliConfig
 from tablesafe_cli.formatting import format_age
@@ -38,10 +39,11 @@ class FlagKind(StrEnum):
     STALE = "stale"  # a rule with no AVAILABLE backup younger than 1.5 intervals
     PITR = "pitr"  # PITR off although the plan asks for it
     UNTAGGED_COPY = "untagged-copy"  # a restored or drill table without a plan tag: no backups, as expected
+    OPTED_OUT = "opted-out"  # tagged `none` under tablesafe:defaultPlan: left out on purpose
 
 
 # By default every kind fails the run but an untagged copy: `restore` leaves the plan tag off on purpose.
-DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY}
+DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY, FlagKind.OPTED_OUT}
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class TableStatus:
     earlier_backups: int = 0  # their backups: not counted in `backups`, never a last backup of a rule here
     kind: Kind = Kind.TABLE
     restored_from: RestoredFrom | None = None
+    by_default: bool = False  # the plan is tablesafe:defaultPlan's, the table carrying no plan tag
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -123,6 +126,7 @@ class TableStatus:
         return {
             "table": self.name,
             "plan": self.plan,
+            "planByDefault": self.by_default,
             "rules": [
                 {
                     "rule": r.rule,
@@ -202,8 +206,14 @@ def assess_table(
     flags: list[Flag] = []
     rules: list[RuleStatus] = []
     kept_in = backups_region(region, replicas, home_tag, config.global_tables, config.regions) if replicas else None
+    # With tablesafe:defaultPlan an untagged table is the default plan's (as the backup function sees it), and one
+    # tagged `none` has opted out; a restored or drill copy without the tag is still reported as the copy it is.
+    assignment = assigned_plan(tag_value, config.default_plan if kind is Kind.TABLE else None)
+    tag_value = assignment.plan
     plan = config.plans.get(tag_value) if tag_value is not None else None
-    if tag_value is None and kind is not Kind.TABLE:
+    if assignment.opted_out:
+        flags.append(Flag(FlagKind.OPTED_OUT, f"opted out of the default plan (tag value {OPT_OUT_VALUE!r})"))
+    elif tag_value is None and kind is not Kind.TABLE:
         flags.append(Flag(FlagKind.UNTAGGED_COPY, f"a {kind.value} copy: no plan tag"))
     elif tag_value is None:
         flags.append(Flag(FlagKind.UNPROTECTED, "unprotected: no plan tag"))
@@ -230,6 +240,7 @@ def assess_table(
         earlier_backups=len(earlier),
         kind=kind,
         restored_from=origin.restored_from,
+        by_default=assignment.by_default,
     )
 
 

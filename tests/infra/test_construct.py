@@ -185,3 +185,26 @@ def test_a_user_who_runs_cdk_nag_finds_every_finding_acknowledged(tmp_path: Path
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     app.synth()  # raises on an unacknowledged finding
     assert [v for v in validation_report(tmp_path) if v["path"].startswith("Data/Backups")] == []
+
+
+def backup_statements(template: Template) -> list[dict[str, Any]]:
+    policies = template.find_resources("AWS::IAM::Policy")
+    return [
+        s
+        for p in policies.values()
+        if "BackupRole" in json.dumps(p["Properties"]["Roles"])
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_a_default_plan_reaches_the_functions_and_lets_the_backup_function_list_every_table() -> None:
+    template = user_template(plans=PLANS, default_plan="critical")
+    for env in variables(template):
+        assert env[constants.ENV_DEFAULT_PLAN] == "critical"
+    (list_tables,) = [s for s in backup_statements(template) if s.get("Sid") == "ListTables"]
+    assert (list_tables["Action"], list_tables["Resource"]) == ("dynamodb:ListTables", "*")
+
+
+def test_without_a_default_plan_nothing_lists_every_table(template: Template) -> None:
+    assert all(constants.ENV_DEFAULT_PLAN not in env for env in variables(template))
+    assert [s for s in backup_statements(template) if s.get("Sid") == "ListTables"] == []

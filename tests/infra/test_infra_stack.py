@@ -512,7 +512,7 @@ def test_the_expired_backlog_alarms_only_when_it_stops_shrinking_day_after_day(g
     }
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (3, 3, 1)
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert alarm["TreatMissingData"] == "notBreaching"  # no run, no figure: other alarms see that
+    assert alarm["TreatMissingData"] == "ignore"  # a day without a figure (no run) keeps the state it had
 
 
 @pytest.mark.parametrize(

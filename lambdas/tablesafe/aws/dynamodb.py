@@ -71,6 +71,8 @@ class TaggedTable:
     arn: str
     tag_value: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    # False for a table found without the opt-in tag (find_tables): its tag_value is "" and means nothing.
+    tagged: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,28 @@ class DynamoDbGateway:
             raise GatewayError("ListTables", "NoClient", f"no client for region {region}")
         listing = client.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
         return frozenset(name for page in pages("ListTables", client, listing) for name in page.get("TableNames", []))
+
+    def find_tables(self, tag_key: str) -> list[TaggedTable]:
+        """Every table of the region, with its tags: GetResources of every table ever tagged (100 a page), and
+        ListTables for the rest (a table never tagged is not in the tagging API), not ListTagsOfResource per table.
+        """
+        found: dict[str, TaggedTable] = {}
+        paginator = self._tagging.get_paginator("get_resources")
+        listing = paginator.paginate(ResourceTypeFilters=["dynamodb:table"], PaginationConfig={"PageSize": PAGE_SIZE})
+        for page in pages("GetResources", self._tagging, listing):
+            for mapping in page.get("ResourceTagMappingList", []):
+                arn = mapping.get("ResourceARN", "")
+                name = arn.partition(":table/")[2]
+                if not name or "/" in name:
+                    continue
+                tags = {t.get("Key", ""): t.get("Value", "") for t in mapping.get("Tags", [])}
+                found[name] = TaggedTable(name, arn, tags.get(tag_key, ""), tags, tagged=tag_key in tags)
+        tables = self._dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+        for listed in pages("ListTables", self._dynamodb, tables):
+            for name in listed.get("TableNames", []):
+                # A table whose tags were all removed may still be in GetResources' answer, with no tags.
+                found.setdefault(name, TaggedTable(name, "", "", {}, tagged=False))
+        return sorted(found.values(), key=lambda t: t.name)
 
     # -- backups ---------------------------------------------------------------------------------------------------
 

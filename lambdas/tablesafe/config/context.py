@@ -34,6 +34,8 @@ GLOBAL_TABLES = "tablesafe:globalTables"
 ALLOW_UNKNOWN_REGIONS = "tablesafe:allowUnknownRegions"
 DRILL_SCHEDULE = "tablesafe:drillSchedule"
 ORGANIZATION = "tablesafe:organization"
+TRACING = "tablesafe:tracing"
+DEFAULT_PLAN = "tablesafe:defaultPlan"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -47,6 +49,8 @@ KNOWN_KEYS = (
     ALLOW_UNKNOWN_REGIONS,
     DRILL_SCHEDULE,
     ORGANIZATION,
+    TRACING,
+    DEFAULT_PLAN,
 )
 # Keys of the standalone app only, not options of the construct (the organization is the app's StackSet).
 APP_KEYS = (ORGANIZATION,)
@@ -71,6 +75,10 @@ class TablesafeConfig:
     drill_schedule: ScheduleExpression = field(default_factory=lambda: parse_schedule(constants.DEFAULT_DRILL_SCHEDULE))
     # The StackSet to an Organization's accounts (organization.py), or None for one account.
     organization: OrganizationConfig | None = None
+    # X-Ray active tracing and Powertools' Tracer on both functions.
+    tracing: bool = True
+    # The plan of every table without the plan tag (a table opts out with the tag value `none`), or None.
+    default_plan: str | None = None
 
 
 def parse_context(
@@ -82,9 +90,10 @@ def parse_context(
     an error, unless `regions_required` is False (the CLI reading cdk.json: then they are empty, "not configured").
     """
     _reject_unknown_keys(context)
+    plans = values.plans(PLANS, context.get(PLANS, constants.DEFAULT_PLANS))
     return TablesafeConfig(
         tag_key=values.tag_key(TAG_KEY, context.get(TAG_KEY, constants.DEFAULT_TAG_KEY)),
-        plans=values.plans(PLANS, context.get(PLANS, constants.DEFAULT_PLANS)),
+        plans=plans,
         prune_schedule=values.schedule(PRUNE_SCHEDULE, context.get(PRUNE_SCHEDULE, constants.DEFAULT_PRUNE_SCHEDULE)),
         backup_name_prefix=values.backup_name_prefix(
             BACKUP_NAME_PREFIX, context.get(BACKUP_NAME_PREFIX, constants.DEFAULT_BACKUP_NAME_PREFIX)
@@ -103,6 +112,8 @@ def parse_context(
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
         drill_schedule=values.schedule(DRILL_SCHEDULE, context.get(DRILL_SCHEDULE, constants.DEFAULT_DRILL_SCHEDULE)),
         organization=parse_organization(ORGANIZATION, context.get(ORGANIZATION)),
+        tracing=values.boolean(TRACING, context.get(TRACING, True)),
+        default_plan=values.default_plan(DEFAULT_PLAN, context.get(DEFAULT_PLAN), plans),
     )
 
 

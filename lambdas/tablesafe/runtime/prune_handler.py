@@ -13,6 +13,7 @@ from tablesafe.aws.continuation import LambdaContinuation
 from tablesafe.constants import (
     DIM_DRY_RUN,
     DIM_PLAN,
+    JOB_PRUNE,
     M_BACKUPS_DELETE_FAILED,
     M_BACKUPS_DELETED,
     M_BACKUPS_IN_USE_SKIPPED,
@@ -25,7 +26,7 @@ from tablesafe.constants import (
     M_STORED_BYTES,
     METRICS_NAMESPACE,
 )
-from tablesafe.observability import COUNT, NONE, SECONDS, logger, metrics, put_metrics
+from tablesafe.observability import COUNT, NONE, SECONDS, annotate, logger, metrics, put_metrics, tracer
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunFailed
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
@@ -41,9 +42,11 @@ def utc_now() -> datetime:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext, clock: Clock = utc_now) -> dict[str, Any]:
     settings, gateway = cold_start()
     request = PruneRequest.from_event(event, now=clock(), longest_retention=longest_retention(settings.plans))
+    annotate(tracer, job=JOB_PRUNE)  # one prune covers every plan and rule
     report = run_prune(
         gateway,
         settings,

@@ -93,6 +93,8 @@ def _render(ctx: Context, statuses: list[TableStatus], now: datetime, fail_on: f
     rows: list[list[str]] = []
     for s in statuses:
         notes = [f"[{'red' if f.kind in fail_on else 'yellow'}]{escape(f.message)}[/]" for f in s.issues]
+        if s.by_default:
+            notes.append("[dim]by default (no plan tag)[/]")
         if s.kind is not Kind.TABLE and s.plan is not None:
             notes.append(f"[dim]a {s.kind.value} table[/]")
         if s.replicas:

@@ -317,6 +317,11 @@ def test_backup_role_may_back_up_but_never_delete(gfs: Synthesized) -> None:
     assert not {a for a in allowed if a.startswith("dynamodb:Delete") or a == "dynamodb:RestoreTableFromBackup"}
 
 
+def test_backup_role_may_list_table_names_to_learn_which_tables_can_be_replicas(gfs: Synthesized) -> None:
+    assert "dynamodb:ListTables" in role_actions(gfs, "/BackupFunctions/BackupRole/Resource")
+    assert "dynamodb:ListTables" not in role_actions(gfs, "/BackupFunctions/PruneRole/Resource")
+
+
 def test_prune_role_may_delete_backups_but_never_create_them(gfs: Synthesized) -> None:
     allowed = role_actions(gfs, "/BackupFunctions/PruneRole/Resource")
 

@@ -125,6 +125,15 @@ def test_scale_scenario_continues_across_invocations_until_every_table_is_done(c
     assert result.extra["invocations"] >= 2
 
 
+def test_two_region_scenario_backs_up_each_global_table_once_and_the_second_region_asks_only_shared_names(cloud):
+    result = scenarios.two_region(cloud, "tiny-two-region", tables=12, global_tables=3, shared_names=2, conditions=FAST)
+
+    assert result.problems == []  # global tables in the first region only, every regional table in its own
+    assert result.figures.calls["DescribeTable"] == 5  # the 3 global and the 2 regional tables named alike
+    assert result.figures.calls["ListTables"] == 1
+    assert "DescribeTable" not in result.figures.minimum  # the first region never asks
+
+
 def test_prune_scenario_deletes_exactly_the_expired_backups(cloud):
     result = scenarios.prune(cloud, "tiny-prune", seed=PruneSeed(tables=3, days=38), conditions=FAST)
 

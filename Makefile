@@ -17,7 +17,7 @@ PYTEST := $(VENV)/bin/python -m pytest
 # in pyproject.toml. Selected here, not in pyproject's select, until the modules over the limits are split.
 SIZE_RULES := C901,PLR0912,PLR0913,PLR0915
 
-.PHONY: help setup test test-full lint size-gate synth lint-templates demo bench deploy clean
+.PHONY: help setup test test-full lint size-gate synth lint-templates demo sandbox bench deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -55,11 +55,14 @@ size-gate: setup ## size limits (ruff's complexity rules, module and function li
 synth: setup ## synthesize the CloudFormation templates into cdk.out (offline)
 	cdk synth --quiet
 
-lint-templates: synth ## cfn-lint on the synthesized templates
-	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+lint-templates: synth ## cfn-lint on the synthesized templates (those of cdk.out's manifest, not stale ones)
+	templates="$$($(VENV)/bin/python -m tools.cdk_templates cdk.out)" && $(VENV)/bin/cfn-lint $$templates
 
 demo: setup ## run the whole application locally on the embedded AWS stand-in
 	$(VENV)/bin/python -m tools.demo
+
+sandbox: setup ## the application as deployed, on the stand-in at 127.0.0.1:4566 (TABLESAFE_SANDBOX_PORT), until Ctrl-C
+	$(VENV)/bin/python -m tools.sandbox
 
 bench: setup ## performance benchmarks against the rate-limited stand-in (prints figures)
 	$(VENV)/bin/python -m tools.bench

@@ -3,6 +3,14 @@
 The metrics are the functions' Powertools EMF metrics. Powertools adds a `service` dimension (from
 POWERTOOLS_SERVICE_NAME) to every metric, so the dimension sets here are the documented ones plus `service`:
 CloudWatch matches a metric only on its exact dimension set.
+
+One lasting problem, one notification: the functions emit each alarmed count on every run, 0 included, and these
+alarms ignore missing data (`ignore` keeps the alarm's state), so between runs an alarm stays where the last run left
+it: ALARM from the first run with the problem until the first run without it, which sends the OK. (With missing data
+"not breaching", an alarm went back to OK five minutes after every run and fired again at the next one: one e-mail a
+run.) Two exceptions: the "no successful run" switch counts missing data as breaching (it is there to notice runs
+that never happen), and the Errors and dead-letter alarms keep "not breaching": Lambda's documentation promises no
+Errors datapoint of 0 for an invocation that succeeded, so `ignore` could leave them in ALARM for good.
 """
 
 from __future__ import annotations
@@ -154,6 +162,7 @@ class Monitoring(Construct):
                 description=f"The {what} function failed (an invocation raised, timed out or was throttled); "
                 "its log group has the table names.",
                 metric=function.metric_errors(period=FAILURE_PERIOD, statistic=cw.Stats.SUM),
+                missing=cw.TreatMissingData.NOT_BREACHING,
             )
         for plan in config.plans.values():
             for rule in plan.rules:
@@ -195,6 +204,7 @@ class Monitoring(Construct):
             ),
             comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             threshold=0,
+            missing=cw.TreatMissingData.NOT_BREACHING,  # SQS samples the queue every 5 minutes while it holds messages
         )
         self.dashboard = self._dashboard(config, backup, prune)
 
@@ -280,7 +290,7 @@ class Monitoring(Construct):
         comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         threshold: float = 1,
         evaluation_periods: int = 1,
-        missing: cw.TreatMissingData = cw.TreatMissingData.NOT_BREACHING,
+        missing: cw.TreatMissingData = cw.TreatMissingData.IGNORE,  # metrics emitted on every run, 0 included
     ) -> cw.Alarm:
         alarm = cw.Alarm(
             self,

@@ -164,7 +164,8 @@ class AlarmRecord:
 
     name: str
     watches: str
-    fired: list[datetime] = field(default_factory=list)  # OK -> ALARM transitions
+    fired: list[datetime] = field(default_factory=list)  # transitions into ALARM: each one a notification
+    recovered: list[datetime] = field(default_factory=list)  # ALARM -> OK transitions: the OK notifications
     why: list[str] = field(default_factory=list)  # for each transition, the datapoints that breached
     final: str = "OK"
 
@@ -342,10 +343,16 @@ def evaluate_alarms(
                 breaching += alarm.breaches(aggregate)
                 seen.append(aggregate)
             new_state = "ALARM" if breaching >= alarm.datapoints_to_alarm else "OK"
-            if new_state == "ALARM" and state == "OK":
+            if not seen and alarm.treat_missing == "ignore":  # no data at all: "the current alarm state is maintained"
+                new_state = state
+            elif not seen and alarm.treat_missing == "missing":
+                new_state = "INSUFFICIENT_DATA"
+            if new_state == "ALARM" and state != "ALARM":
                 record.fired.append(moment)
                 shown = f"{seen[0]:g}" if seen else "no data"
                 record.why.append(f"{alarm.metric} {shown} {_OPERATORS[alarm.comparison]} {alarm.threshold:g}")
+            elif new_state == "OK" and state == "ALARM":
+                record.recovered.append(moment)
             state = new_state
             moment += period
         record.final = state
@@ -502,8 +509,12 @@ class Demo:
                 )
             else:
                 error = first.error or {}
-                self.account.staged_failures.append(f"{error.get('errorType')}: {error.get('errorMessage')}")
                 outcome = "Lambda's retry at " + f"{last_time:%H:%M} backed it up" if last.ok else "every retry failed"
+                self.account.staged_failures.append(
+                    f"day {self.account.days[-1].number} {when:%H:%M}: {staged}'s KMS key made unreachable on purpose; "
+                    f"the run failed as it should ({error.get('errorType')}: {error.get('errorMessage')}), and "
+                    f"{outcome}"
+                )
                 self._note(
                     f"{when:%H:%M} {staged}: KMS key unreachable -> run failed naming it "
                     f"({error.get('errorType')}); key restored; {outcome}"
@@ -665,7 +676,7 @@ class Demo:
         # As of the last prune: a backup that expired after it is not the prune's fault (the run may stop early).
         as_of = max((d.prune_time for d in self.account.days if d.prune_time), default=start)
         decisions = decide(listing, self.settings.plans, self.prefix, as_of)
-        for d in sorted(decisions, key=lambda d: (d.backup.table_name, d.backup.created)):
+        for d in sorted(decisions, key=lambda d: (d.backup.table_name, d.backup.created, d.backup.name)):
             b = d.backup
             self.account.kept.append(Kept(b.table_name, b.name, b.backup_type, d.age_days(end), self._why(d, as_of)))
             if d.verdict is Verdict.DELETE:
@@ -827,7 +838,11 @@ def render_setup(console: Console, account: Account, start: datetime) -> None:
         "environment, on the AWS stand-in. Rate schedules start with the simulation. A failed run is retried as "
         "Lambda retries asynchronous invocations.\n"
     )
-    text.append(f"Simulated days start on {start:%a %d %b %Y}, UTC.")
+    text.append(
+        f"Simulated days start on {start:%a %d %b %Y}, UTC (the Sunday at least as many days ago as are simulated: "
+        "the functions check event times against their own clock). The same start gives the same output: "
+        f"--start {start:%Y-%m-%d} repeats this run."
+    )
     console.print(Panel(text, title="tablesafe demo", title_align="left"))
     table = _table("Sample tables")
     for column in ("Table", "Tag backup-plan", "Items", "Notes"):
@@ -877,12 +892,13 @@ def render_account(console: Console, account: Account, *, every_deletion: bool =
     for d in account.deletions:
         groups[(d.table, f"{d.plan}/{d.rule}")].append(d)
     for (table, rule), items in sorted(groups.items()):
+        items.sort(key=_deletion_order)
         low, high = min(d.age_days for d in items), max(d.age_days for d in items)
         span = f"{low:.2f}" if low == high else f"{low:.2f}-{high:.2f}"
         pruned.add_row(table, rule, str(len(items)), span, items[-1].reason)
     console.print(pruned)
     if every_deletion:
-        for d in account.deletions:
+        for d in sorted(account.deletions, key=_deletion_order):
             console.print(
                 Text(f"  {d.when:%d %b %H:%M}  {d.table:<10} {d.backup_name}  {d.age_days:.2f} d  {d.outcome}")
             )
@@ -910,15 +926,7 @@ def render_account(console: Console, account: Account, *, every_deletion: bool =
     )
     console.print(Panel(unknown, title="Unknown plan", title_align="left"))
 
-    alarms = _table("Alarms of the template, evaluated on the metrics the runs emitted")
-    for column in ("Alarm", "Would fire", "Because", "At the end"):
-        alarms.add_column(column, no_wrap=column != "Because", overflow="fold")
-    start = account.days[0].day if account.days else None
-    for alarm in account.alarms:
-        fired = ", ".join(f"day {(t.date() - start).days + 1} {t:%H:%M}" for t in alarm.fired) if start else ""
-        name = Text(alarm.name, style="red" if alarm.fired else "")
-        alarms.add_row(name, fired or "-", "; ".join(alarm.why) or "-", alarm.final)
-    console.print(alarms)
+    console.print(render_alarms(account))
 
     cost = _table(f"Estimated monthly storage cost (USD {account.price_per_gb_month:.2f} per GB-month)")
     for column in ("Plan", "Prune's estimate", "USD/month", "Every backup listed", "USD/month"):
@@ -938,14 +946,39 @@ def render_account(console: Console, account: Account, *, every_deletion: bool =
             "listed (docs/cost.md). `tablesafe cost` lists every backup. The sample tables hold kilobytes.\n"
         )
     )
-    if account.ok:
-        console.print(_lines([("ok", check) for check in account.checks], style="green"))
+    # The staged failure first: it is part of the story the checks then vouch for, not a verdict after them.
     if account.staged_failures:
         console.print(_lines([("staged", failure) for failure in account.staged_failures], style="yellow"))
     if account.planted_drill_failure:
         console.print(_lines([("planted", account.planted_drill_failure)], style="yellow"))
+    if account.ok:
+        console.print(_lines([("ok", check) for check in account.checks], style="green"))
     if account.problems:
         console.print(_lines([("PROBLEM", problem) for problem in account.problems], style="bold red"))
+
+
+def _deletion_order(deletion: Deletion) -> tuple[datetime, str, str]:
+    # Not the log's order: the prune deletes from several threads, so its lines interleave differently each run.
+    return (deletion.when, deletion.table, deletion.backup_name)
+
+
+def render_alarms(account: Account) -> Table:
+    """Each alarm, its name whole, with every notification it would send (ALARM and OK) and its state at the end."""
+    alarms = _table("Alarms of the template, evaluated on the metrics the runs emitted: the notifications they send")
+    alarms.add_column("Alarm", no_wrap=True, min_width=max((len(a.name) for a in account.alarms), default=5))
+    alarms.add_column("Notifications", overflow="fold")
+    alarms.add_column("At the end", no_wrap=True)
+    start = account.days[0].day if account.days else None
+    for alarm in account.alarms:
+        events = [(t, f"ALARM {_day_time(t, start)} ({why})") for t, why in zip(alarm.fired, alarm.why, strict=True)]
+        events += [(t, f"OK {_day_time(t, start)}") for t in alarm.recovered]
+        shown = "; ".join(text for _, text in sorted(events)) or "-"
+        alarms.add_row(Text(alarm.name, style="red" if alarm.fired else ""), shown, alarm.final)
+    return alarms
+
+
+def _day_time(moment: datetime, start: date | None) -> str:
+    return f"day {(moment.date() - start).days + 1} {moment:%H:%M}" if start else f"{moment:%d %b %H:%M}"
 
 
 # -- entry point -----------------------------------------------------------------------------------------------------
@@ -984,13 +1017,29 @@ def run_demo(
         return account
 
 
+def _longest_retention_days() -> int:
+    rules = [rule for plan in DEMO_PLANS.values() for rule in plan]
+    return max(int(rule["retentionDays"]) for rule in rules)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=Scenario.days, help="simulated days (default %(default)s)")
     parser.add_argument("--every-deletion", action="store_true", help="also list each deletion the prune logged")
+    parser.add_argument(
+        "--start", type=date.fromisoformat, help="first simulated day, YYYY-MM-DD (default: a Sunday --days ago)"
+    )
     args = parser.parse_args(argv)
     if args.days < 2:
         parser.error("--days must be at least 2")
+    today = datetime.now(UTC).date()
+    # The prune function refuses an event time older than the longest retention + 30 h, or ahead of its clock
+    # (docs/operations.md): every simulated day must lie between.
+    earliest, latest = today - timedelta(days=_longest_retention_days()), today - timedelta(days=args.days)
+    if args.start is not None and not earliest <= args.start <= latest:
+        parser.error(
+            f"--start must be from {earliest} to {latest}: the functions check event times against their clock"
+        )
     isolate_environment()
     # A cancelled job (SIGTERM) unwinds like Ctrl-C: the stand-in, the runner and the temporary files are cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -998,20 +1047,22 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     scenario = Scenario(
         days=args.days,
+        start=args.start,
         deletion_day=min(Scenario.deletion_day, args.days - 1),
         outage_day=min(Scenario.outage_day, args.days),
     )
-    account = run_demo(scenario, console)
+    account = run_demo(scenario, console, today=today)
     render_account(console, account, every_deletion=args.every_deletion)
-    seconds = time.monotonic() - started
     verdict = "ok" if account.ok else f"{len(account.problems)} problem(s) found"
     console.print(
         Text(
-            f"Demo finished in {seconds:.0f} s: {account.invocations} invocations over {len(account.days)} simulated "
-            f"days; the stand-in and the runner are stopped. {verdict}.",
+            f"Demo finished: {account.invocations} invocations over {len(account.days)} simulated days; the stand-in "
+            f"and the runner are stopped. {verdict}.",
             style="bold" if account.ok else "bold red",
         )
     )
+    # On stderr: the one thing that differs between two runs of the same start.
+    print(f"make demo: {time.monotonic() - started:.0f} s", file=sys.stderr)
     return 0 if account.ok else 1
 
 

@@ -280,6 +280,8 @@ class LambdaRunner:
     aws_env: Mapping[str, str]
     python: str | None = None
     invocations: list[Invocation] = field(default_factory=list)
+    # Where the functions' own Invoke calls (continuations) go; None: the runner's queue, for run_to_completion.
+    lambda_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         self.python = self.python or lambda_python()
@@ -344,7 +346,7 @@ class LambdaRunner:
             **self.aws_env,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "AWS_ENDPOINT_URL_LAMBDA": f"http://127.0.0.1:{self._service.server_address[1]}",
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_endpoint or f"http://127.0.0.1:{self._service.server_address[1]}",
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",

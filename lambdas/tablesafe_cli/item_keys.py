@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -73,7 +74,7 @@ def canonical(value: Any) -> Any:
 def parse_key(raw: object, table: TableDetails) -> Item:
     """A key given as JSON (plain `{"pk": "a"}` or typed `{"pk": {"S": "a"}}`) as the table's typed key."""
     if not isinstance(raw, Mapping):
-        raise SelectionError(f"key {raw!r}: expected a JSON object of {', '.join(table.key_names)}")
+        raise SelectionError(f"key {as_json(raw)}: expected a JSON object of {', '.join(table.key_names)}")
     names = set(raw)
     wanted = set(table.key_names)
     if names != wanted:
@@ -82,17 +83,22 @@ def parse_key(raw: object, table: TableDetails) -> Item:
             f"missing {', '.join(missing)}" if missing else "",
             f"not key attributes: {', '.join(extra)}" if extra else "",
         ]
-        raise SelectionError(f"key {dict(raw)!r} does not fit {table.name}: {'; '.join(p for p in parts if p)}")
+        raise SelectionError(f"key {as_json(raw)} does not fit {table.name}: {'; '.join(p for p in parts if p)}")
     key: Item = {}
     for attribute in table.key:
         value = to_typed(raw[attribute.name])
         (tag,) = value
         if tag != attribute.type:
             raise SelectionError(
-                f"key {dict(raw)!r}: {attribute.name} is of type {attribute.type} in {table.name}, got {tag}"
+                f"key {as_json(raw)}: {attribute.name} is of type {attribute.type} in {table.name}, got {tag}"
             )
         key[attribute.name] = value
     return key
+
+
+def as_json(value: object) -> str:
+    """A value as the user typed it, in JSON (not Python's repr); what JSON cannot hold shown as text."""
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def to_typed(value: object) -> dict[str, Any]:
@@ -112,7 +118,7 @@ def to_typed(value: object) -> dict[str, Any]:
         return {"L": [to_typed(v) for v in value]}
     if isinstance(value, Mapping):
         return {"M": {str(k): to_typed(v) for k, v in value.items()}}
-    raise SelectionError(f"{value!r} cannot be given to DynamoDB")
+    raise SelectionError(f"{as_json(value)} cannot be given to DynamoDB")
 
 
 def _typed(tag: str, inner: Any) -> dict[str, Any]:
@@ -129,7 +135,7 @@ def _typed(tag: str, inner: Any) -> dict[str, Any]:
         if tag == "L":
             return {"L": [to_typed(v) for v in inner]}
     except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
-        raise SelectionError(f"{{{tag!r}: {inner!r}}} is not a valid {tag} value ({error})") from None
+        raise SelectionError(f"{as_json({tag: inner})} is not a valid {tag} value ({error})") from None
     return {tag: inner}
 
 

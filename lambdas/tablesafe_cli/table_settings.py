@@ -74,83 +74,100 @@ def reapply_settings(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[SettingResult]:
     """Apply each setting the source has; a failure is reported and the others are still applied."""
-    name = target.name
-
-    def pitr() -> SettingResult:
-        if not settings.pitr.enabled:
-            return SettingResult("point-in-time recovery", SettingOutcome.NOT_SET)
-        for attempt in range(8):
-            try:
-                tables.enable_pitr(name, settings.pitr.recovery_period_days)
-                break
-            except GatewayError as error:
-                if error.code != PITR_NOT_READY or attempt == 7:
-                    raise
-                sleep(min(30.0, 2.0 * 2**attempt))
-        days = settings.pitr.recovery_period_days
-        return SettingResult("point-in-time recovery", SettingOutcome.APPLIED, f"on, {days or 35} days")
-
-    def ttl() -> SettingResult:
-        if settings.ttl_attribute is None:
-            return SettingResult("time to live", SettingOutcome.NOT_SET)
-        tables.enable_ttl(name, settings.ttl_attribute)
-        return SettingResult("time to live", SettingOutcome.APPLIED, f"attribute {settings.ttl_attribute}")
-
-    def tags() -> SettingResult:
-        # aws: tags belong to AWS (CloudFormation and others) and cannot be set by a user.
-        wanted = {k: v for k, v in settings.tags.items() if not k.startswith("aws:")}
-        dropped = ""
-        if not keep_plan and tag_key in wanted:
-            dropped = f"; left out {tag_key}={wanted.pop(tag_key)} (so the copy gets no backups; --keep-plan keeps it)"
-        if not wanted:
-            return SettingResult("tags", SettingOutcome.NOT_SET, dropped.lstrip("; "))
-        tables.tag(target.arn, wanted)
-        return SettingResult("tags", SettingOutcome.APPLIED, f"{len(wanted)}: {', '.join(sorted(wanted))}{dropped}")
-
-    def scaling() -> SettingResult:
-        if not settings.scaling:
-            return SettingResult("auto scaling", SettingOutcome.NOT_SET)
-        if target.billing_mode == "PAY_PER_REQUEST":
-            return SettingResult("auto scaling", SettingOutcome.SKIPPED, "the restored table is on-demand")
-        applied, policies = 0, 0
-        for setup in settings.scaling:
-            index = setup.suffix.removeprefix("/index/")
-            if setup.suffix and index not in target.index_names:
-                continue  # an index the backup did not have
-            tables.apply_scaling(name, setup)
-            applied += 1
-            policies += len(setup.policies)
-        return SettingResult("auto scaling", SettingOutcome.APPLIED, f"{applied} targets, {policies} policies")
-
-    def stream() -> SettingResult:
-        if settings.stream_view_type is None:
-            return SettingResult("stream", SettingOutcome.NOT_SET)
-        tables.enable_stream(name, settings.stream_view_type)
-        tables.wait_active(name, timeout=timeout, poll=poll, sleep=sleep)
-        return SettingResult(
-            "stream", SettingOutcome.APPLIED, f"{settings.stream_view_type} (a new stream ARN: re-point its consumers)"
-        )
-
-    def deletion_protection() -> SettingResult:
-        if not settings.deletion_protection:
-            return SettingResult("deletion protection", SettingOutcome.NOT_SET)
-        tables.enable_deletion_protection(name)
-        tables.wait_active(name, timeout=timeout, poll=poll, sleep=sleep)
-        return SettingResult("deletion protection", SettingOutcome.APPLIED, "on")
-
+    steps = _Steps(tables, target, settings, tag_key, keep_plan, timeout, poll, sleep)
     # PITR first, so the new table's own history starts as early as possible; deletion protection last.
-    steps: list[tuple[str, Callable[[], SettingResult]]] = [
-        ("point-in-time recovery", pitr),
-        ("time to live", ttl),
-        ("tags", tags),
-        ("auto scaling", scaling),
-        ("stream", stream),
-        ("deletion protection", deletion_protection),
+    order: list[tuple[str, Callable[[], SettingResult]]] = [
+        ("point-in-time recovery", steps.pitr),
+        ("time to live", steps.ttl),
+        ("tags", steps.tags),
+        ("auto scaling", steps.scaling),
+        ("stream", steps.stream),
+        ("deletion protection", steps.deletion_protection),
     ]
     results: list[SettingResult] = []
-    for setting, step in steps:
+    for setting, step in order:
         try:
             results.append(step())
         except (GatewayError, TimeoutError) as error:
             results.append(SettingResult(setting, SettingOutcome.FAILED, str(error)))
     return results
+
+
+@dataclass
+class _Steps:
+    """Each setting's re-application on the restored table, one method a setting."""
+
+    tables: TableGateway
+    target: TableDetails
+    settings: SourceSettings
+    tag_key: str
+    keep_plan: bool
+    timeout: float
+    poll: float
+    sleep: Callable[[float], None] = time.sleep
+
+    def pitr(self) -> SettingResult:
+        if not self.settings.pitr.enabled:
+            return SettingResult("point-in-time recovery", SettingOutcome.NOT_SET)
+        for attempt in range(8):
+            try:
+                self.tables.enable_pitr(self.target.name, self.settings.pitr.recovery_period_days)
+                break
+            except GatewayError as error:
+                if error.code != PITR_NOT_READY or attempt == 7:
+                    raise
+                self.sleep(min(30.0, 2.0 * 2**attempt))
+        days = self.settings.pitr.recovery_period_days
+        return SettingResult("point-in-time recovery", SettingOutcome.APPLIED, f"on, {days or 35} days")
+
+    def ttl(self) -> SettingResult:
+        if self.settings.ttl_attribute is None:
+            return SettingResult("time to live", SettingOutcome.NOT_SET)
+        self.tables.enable_ttl(self.target.name, self.settings.ttl_attribute)
+        return SettingResult("time to live", SettingOutcome.APPLIED, f"attribute {self.settings.ttl_attribute}")
+
+    def tags(self) -> SettingResult:
+        # aws: tags belong to AWS (CloudFormation and others) and cannot be set by a user.
+        wanted = {k: v for k, v in self.settings.tags.items() if not k.startswith("aws:")}
+        dropped = ""
+        if not self.keep_plan and self.tag_key in wanted:
+            plan = wanted.pop(self.tag_key)
+            dropped = f"; left out {self.tag_key}={plan} (so the copy gets no backups; --keep-plan keeps it)"
+        if not wanted:
+            return SettingResult("tags", SettingOutcome.NOT_SET, dropped.lstrip("; "))
+        self.tables.tag(self.target.arn, wanted)
+        return SettingResult("tags", SettingOutcome.APPLIED, f"{len(wanted)}: {', '.join(sorted(wanted))}{dropped}")
+
+    def scaling(self) -> SettingResult:
+        if not self.settings.scaling:
+            return SettingResult("auto scaling", SettingOutcome.NOT_SET)
+        if self.target.billing_mode == "PAY_PER_REQUEST":
+            return SettingResult("auto scaling", SettingOutcome.SKIPPED, "the restored table is on-demand")
+        applied, policies = 0, 0
+        for setup in self.settings.scaling:
+            index = setup.suffix.removeprefix("/index/")
+            if setup.suffix and index not in self.target.index_names:
+                continue  # an index the backup did not have
+            self.tables.apply_scaling(self.target.name, setup)
+            applied += 1
+            policies += len(setup.policies)
+        return SettingResult("auto scaling", SettingOutcome.APPLIED, f"{applied} targets, {policies} policies")
+
+    def stream(self) -> SettingResult:
+        view_type = self.settings.stream_view_type
+        if view_type is None:
+            return SettingResult("stream", SettingOutcome.NOT_SET)
+        self.tables.enable_stream(self.target.name, view_type)
+        self._wait_active()
+        detail = f"{view_type} (a new stream ARN: re-point its consumers)"
+        return SettingResult("stream", SettingOutcome.APPLIED, detail)
+
+    def deletion_protection(self) -> SettingResult:
+        if not self.settings.deletion_protection:
+            return SettingResult("deletion protection", SettingOutcome.NOT_SET)
+        self.tables.enable_deletion_protection(self.target.name)
+        self._wait_active()
+        return SettingResult("deletion protection", SettingOutcome.APPLIED, "on")
+
+    def _wait_active(self) -> None:
+        self.tables.wait_active(self.target.name, timeout=self.timeout, poll=self.poll, sleep=self.sleep)

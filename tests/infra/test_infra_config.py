@@ -251,3 +251,35 @@ def test_no_success_window_beyond_what_cloudwatch_can_watch(interval: timedelta)
 )
 def test_alarm_texts_give_durations_in_whole_units(duration: timedelta, text: str) -> None:
     assert describe(duration) == text
+
+
+def test_a_region_no_partition_has_is_refused_with_the_closest_names_and_the_escape_hatch() -> None:
+    error = config_error({"tablesafe:regions": ["us-east-9"]})
+
+    assert error.key == "tablesafe:regions"
+    assert "'us-east-9' is not a DynamoDB region" in str(error) and "'us-east-1'" in str(error)
+    assert "tablesafe:allowUnknownRegions=true" in str(error)
+
+
+def test_regions_of_every_partition_are_known() -> None:
+    regions = ("us-east-1", "cn-north-1", "us-gov-west-1", "eu-central-2")
+    assert load_config({"tablesafe:regions": list(regions)}, {}).regions == regions
+
+
+def test_a_default_region_no_partition_has_is_refused_too() -> None:
+    assert config_error({}, {"CDK_DEFAULT_REGION": "moon-base-1"}).key == "tablesafe:regions"
+
+
+def test_allow_unknown_regions_lets_a_region_newer_than_botocore_through() -> None:
+    config = load_config({"tablesafe:regions": "us-east-9", "tablesafe:allowUnknownRegions": "true"}, {})
+
+    assert config.regions == ("us-east-9",)
+    assert config_error({**REGION, "tablesafe:allowUnknownRegions": "yes"}).key == "tablesafe:allowUnknownRegions"
+
+
+def test_plans_that_are_not_json_are_reported_as_a_json_error() -> None:
+    error = config_error({**REGION, "tablesafe:plans": '{"daily": [}'})
+
+    assert error.key == "tablesafe:plans"
+    assert "not valid JSON: Expecting value at line 1 column 12" in str(error)
+    assert "non-empty object" not in str(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from infra_synth import Synthesized, synthesize
 from infra.functions import BACKUP_FUNCTION_NAME, PRUNE_FUNCTION_NAME
 from infra.stack import stack_name
 from tablesafe import constants
+from tools.demo import Datapoint, evaluate_alarms, template_alarms
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -476,7 +478,7 @@ def test_tables_failed_alarm_per_plan_rule(gfs: Synthesized) -> None:
     dims = sorted(tuple(d["Value"] for d in a["Dimensions"]) for a in failed)
 
     assert dims == sorted((p, r, constants.SERVICE_BACKUP) for p, r in RULES)
-    assert {a["TreatMissingData"] for a in failed} == {"notBreaching"}
+    assert {a["TreatMissingData"] for a in failed} == {"ignore"}
 
 
 def test_prune_tables_failed_alarm(gfs: Synthesized) -> None:
@@ -587,3 +589,39 @@ def test_dashboard_shows_backups_failures_deletions_storage_cost_and_errors(gfs:
     for plan, rule in RULES:
         assert f'\\"{plan}\\",\\"{constants.DIM_RULE}\\",\\"{rule}\\"' in body
     assert f'\\"{constants.DIM_DRY_RUN}\\",\\"false\\"' in body
+
+
+# --- one notification per lasting problem -------------------------------------------------------------------------
+
+PER_RUN_ALARMS = [
+    "tablesafe-unknown-plan-tags",
+    "tablesafe-slot-lease-unavailable",
+    "tablesafe-prune-tables-failed",
+    "tablesafe-tables-failed.gfs.daily",
+]
+
+
+@pytest.mark.parametrize("name", PER_RUN_ALARMS)
+def test_a_problem_lasting_four_daily_runs_sends_one_alarm_then_one_ok_when_fixed(gfs: Synthesized, name: str) -> None:
+    # Evaluated as CloudWatch does (tools/demo.py); each run emits the count, 0 once the problem is fixed.
+    (alarm,) = [a for a in template_alarms(gfs.raw[REGION]) if a.name == name]
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    runs = [start + timedelta(days=day, hours=3) for day in range(7)]
+    points = [
+        Datapoint(when, alarm.namespace, alarm.metric, alarm.dimensions, 2.0 if day < 4 else 0.0)
+        for day, when in enumerate(runs)
+    ]
+
+    (record,) = evaluate_alarms([alarm], points, start, start + timedelta(days=7))
+
+    assert alarm.treat_missing == "ignore"
+    assert record.fired == [runs[0] + timedelta(minutes=5)]  # one ALARM notification, not one per run
+    assert record.recovered == [runs[4] + timedelta(minutes=5)] and record.final == "OK"
+
+
+def test_alarms_on_lambda_errors_and_the_queue_treat_missing_data_as_not_breaching(gfs: Synthesized) -> None:
+    # Lambda documents no Errors datapoint of 0 for a successful invocation: `ignore` could stay in ALARM for good.
+    found = alarms(gfs)
+    names = ["tablesafe-backup-errors", "tablesafe-prune-errors", "tablesafe-dead-letter-queue-not-empty"]
+
+    assert {found[name]["TreatMissingData"] for name in names} == {"notBreaching"}

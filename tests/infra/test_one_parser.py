@@ -16,6 +16,7 @@ from infra.functions import function_environment
 from tablesafe import constants
 from tablesafe.config.plans import ConfigError
 from tablesafe.config.settings import Settings, SettingsError
+from tablesafe_cli import context as cli_context
 from tablesafe_cli import main as cli
 
 # moto: a CLI that wrongly accepted the file would go on to its AWS calls; they get an answer instead of retries.
@@ -109,7 +110,7 @@ def test_the_cli_reads_the_shipped_cdk_json_as_synth_does(tmp_path: Path) -> Non
     path = tmp_path / "cdk.json"
     path.write_text(json.dumps({"context": {**cdk_json_context(), **REGION}}))
 
-    config = cli.load_config(path, explicit=True)
+    config = cli_context.load_config(path, explicit=True)
 
     assert (config.tag_key, config.prefix, config.global_tables) == (
         synth.tag_key,

@@ -12,9 +12,10 @@ import pytest
 
 from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError, ListingIncomplete
 from tablesafe.backup.run import BackupRequest, BackupRunFailed, Outcome, run_backup
-from tablesafe.config.settings import Settings, backup_leases, cold_start
+from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.runtime import backup_handler
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 from tests.lease_support import LEASE_TABLE, create_lease_table
 from tools.standin.support import create_table, list_all_backups
 

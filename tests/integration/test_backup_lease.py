@@ -15,9 +15,10 @@ from botocore.retries.standard import ExponentialBackoff
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
-from tablesafe.config.settings import Settings, backup_leases, cold_start
+from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.runtime import backup_handler
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 from tablesafe.slots.lease import HANDOFF_GRACE_SECONDS, SKEW_MARGIN_SECONDS, LeaseKey, LeaseState
 from tests.lease_support import LEASE_TABLE, create_lease_table, lease_items, slot_leases
 from tools.standin.support import create_table, list_all_backups

@@ -175,12 +175,12 @@ def test_a_missing_table_fails_with_one_line(aws, capsys):
     [
         ([], "choose the items with exactly one of --key"),
         (["--key", '{"pk": "a", "sk": 1}', "--filter", "sk > :z"], "choose the items with exactly one of --key"),
-        (["--key", "{pk: a}"], "--key {pk: a}: not JSON"),
-        (["--key", '{"pk": "a"}'], "key {'pk': 'a'} does not fit restored: missing sk"),
-        (["--key", '{"pk": "a", "sk": "1"}'], "key {'pk': 'a', 'sk': '1'}: sk is of type N in restored, got S"),
+        (["--key", "{pk: a}"], "--key {pk: a}: not valid JSON: Expecting property name enclosed in double quotes"),
+        (["--key", '{"pk": "a"}'], 'key {"pk": "a"} does not fit restored: missing sk'),
+        (["--key", '{"pk": "a", "sk": "1"}'], 'key {"pk": "a", "sk": "1"}: sk is of type N in restored, got S'),
         (["--filter", "sk > :z", "--values", '{"z": 1}'], "--values: expected a JSON object whose keys start with ':'"),
         (["--keys-file", "/nonexistent/keys"], "--keys-file /nonexistent/keys: No such file or directory"),
-        (["--filter", "x", "--segments", "0"], "--segments and --workers must be at least 1"),
+        (["--filter", "x", "--segments", "0"], "argument --segments: must be from 1 to 64, got 0"),
         (["--key", '{"pk": "a", "sk": 1}', "--values", '{":a": 1}'], "--names and --values go with --filter or"),
     ],
 )

@@ -54,4 +54,4 @@ def test_status_counts_an_earlier_tables_backups_apart_and_flags_the_new_table_w
     assert (orders["backups"], orders["earlierTables"], orders["earlierBackups"]) == (0, 1, 1)
     assert orders["flags"] == ["rule daily: no AVAILABLE backup"]
     code, out, _ = run(capsys, "status")
-    assert "orders (+1 backup(s) of 1 earlier table(s))" in out
+    assert "+1 backup(s) of 1 earlier table(s)" in out

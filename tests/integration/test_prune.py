@@ -15,13 +15,14 @@ import pytest
 
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.config.events import HANDOVER_DELAY, EventError
-from tablesafe.config.settings import Settings, cold_start
+from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.observability import logger, metrics
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunFailed
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.naming import manual_name, parse_scheduled, scheduled_name
 from tablesafe.runtime import prune_handler
+from tablesafe.runtime.cold_start import cold_start
 from tools.standin.support import create_table, fill, list_all_backups
 
 PREFIX = "tablesafe"

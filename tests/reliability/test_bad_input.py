@@ -18,11 +18,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from tablesafe.backup.run import BackupRequest, EventError, Outcome, run_backup
-from tablesafe.config.settings import backup_leases, cold_start
 from tablesafe.observability import logger
 from tablesafe.prune.report import PruneRequest
 from tablesafe.prune.run import run_prune
 from tablesafe.runtime import backup_handler, prune_handler
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 from tests.reliability.support import (
     ENV,
     FAST,

@@ -11,8 +11,13 @@ import pytest
 from tablesafe.aws.dynamodb import Backup
 from tablesafe.aws.tables import KeyAttribute, PitrState, TableDetails
 from tablesafe.config.plans import parse_plans
+from tablesafe_cli.commands.cost import storage_by
+from tablesafe_cli.config import CliConfig
+from tablesafe_cli.context import load_config
+from tablesafe_cli.coverage import assess_table
+from tablesafe_cli.errors import UsageError
+from tablesafe_cli.formatting import format_age, format_size
 from tablesafe_cli.item_keys import SelectionError, parse_key, plain_item, to_typed
-from tablesafe_cli.main import CliConfig, UsageError, assess_table, format_age, format_size, load_config, storage_by
 from tablesafe_cli.restore import latest_backup
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -8,7 +8,8 @@ from tablesafe.aws.dynamodb import Backup
 from tablesafe.config.plans import parse_plans
 from tablesafe.rules.incarnations import UNKNOWN, incarnations
 from tablesafe.rules.naming import scheduled_name
-from tablesafe_cli.main import CliConfig, assess_table
+from tablesafe_cli.config import CliConfig
+from tablesafe_cli.coverage import assess_table
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 FIRST = "11111111-1111-4111-8111-111111111111"

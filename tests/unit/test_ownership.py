@@ -9,7 +9,7 @@ from tablesafe.aws.dynamodb import Backup
 from tablesafe.config.plans import parse_plans
 from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name
 from tablesafe.rules.retention import Verdict, decide
-from tablesafe_cli.main import owner_of
+from tablesafe_cli.commands.backups import owner_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "tablesafe"

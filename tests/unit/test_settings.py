@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from tablesafe.config.settings import Settings, SettingsError, backup_leases, cold_start
+from tablesafe.config.settings import Settings, SettingsError
 from tablesafe.constants import DEFAULT_PLANS
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 
 GOOD = {
     "TABLESAFE_TAG_KEY": "backup-plan",

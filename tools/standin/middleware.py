@@ -35,6 +35,7 @@ from tools.standin.protocol import (
     tagging_error,
     with_crc32,
 )
+from tools.standin.validation import check_dynamodb_request, check_region
 
 DROP_CONNECTION = "standin.drop_connection"  # environ key the request handler obeys
 DEFAULT_REGION = "us-east-1"
@@ -47,12 +48,13 @@ _SKIP_HEADERS = frozenset({"content-length", "connection", "transfer-encoding", 
 class Call:
     """One parsed request: who calls what, where, with which body."""
 
-    __slots__ = ("_json", "access_key", "body", "environ", "operation", "region", "service", "target")
+    __slots__ = ("_json", "access_key", "body", "environ", "operation", "region", "scoped_region", "service", "target")
 
     def __init__(self, environ: dict[str, Any], body: bytes) -> None:
         self.environ = environ
         self.body = body
         self.access_key, region, service = credential_scope(environ.get("HTTP_AUTHORIZATION"))
+        self.scoped_region = region  # as signed (None: unsigned)
         self.region = region or DEFAULT_REGION
         amz_target = environ.get("HTTP_X_AMZ_TARGET") or ""
         target, _, operation = amz_target.partition(".")
@@ -109,6 +111,8 @@ class StandInApp:
         self.faults = faults
         self.calls = calls
         self.internal_errors: list[str] = []  # tracebacks of stand-in/moto crashes (tests fail on them)
+        # Services answered in front of moto (the sandbox's Lambda Invoke API): the first non-None Reply wins.
+        self.routes: list[Callable[[Call], Reply | None]] = []
         self._errors_lock = threading.Lock()
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         # Skip moto's per-request service inference for the services hit hardest.
@@ -135,6 +139,16 @@ class StandInApp:
     def handle(self, call: Call) -> Reply:
         """Faults before, the call itself, faults after; counts the outcome."""
         operation = call.operation
+        try:
+            check_region(call.scoped_region)
+        except AwsError as error:
+            self.calls.record(operation, outcome.REJECTED, error.code)
+            return error_reply(error, self._content_type(call))
+        for route in self.routes:
+            routed = route(call)
+            if routed is not None:
+                self.calls.record(operation, outcome.REJECTED if routed.status >= 400 else outcome.OK, None)
+                return routed
         faulty = self.faults.active and bool(call.target)  # faults apply to JSON-protocol (X-Amz-Target) calls
         if faulty:
             delay = self.faults.latency(operation)
@@ -159,6 +173,11 @@ class StandInApp:
         if call.target not in _LOCKED_TARGETS:
             return self._moto(call, self._dispatcher)
         content_type = self._content_type(call)
+        if call.target == DYNAMODB_TARGET:
+            try:
+                check_dynamodb_request(call.operation, call.json)
+            except AwsError as error:
+                return error_reply(error, content_type)
         with self.fidelity.lock:
             try:
                 if self.fidelity.handles(call.operation):

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from tablesafe.aws.dynamodb import AmbiguousResult, classify_error
+from tablesafe.aws.errors import call
 
 KEY_PREFIX = "drill#"
 BATCH_GET_LIMIT = 100
@@ -90,12 +88,7 @@ class DrillRecords:
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         method = getattr(self._client, "batch_get_item" if operation == "BatchGetItem" else "update_item")
-        try:
-            result: dict[str, Any] = method(**params)
-        except ClientError as error:
-            raise classify_error(operation, error) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
+        result: dict[str, Any] = call(operation, self._client, lambda: method(**params))
         return result
 
 

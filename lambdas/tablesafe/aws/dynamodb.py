@@ -15,59 +15,41 @@ from enum import Enum
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
 from tablesafe.aws.clients import Pacer, client_config, rate_limits_from_env
+from tablesafe.aws.errors import (
+    AmbiguousResult,
+    BackupInUse,
+    GatewayError,
+    ListingIncomplete,
+    TableInUse,
+    TableNotFound,
+    Throttled,
+    call,
+    classify_error,
+)
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 
+__all__ = [  # the error classes are aws/errors.py's, importable from here as before
+    "PAGE_SIZE",
+    "AmbiguousResult",
+    "Backup",
+    "BackupInUse",
+    "DeleteOutcome",
+    "DynamoDbGateway",
+    "GatewayError",
+    "ListingIncomplete",
+    "PitrState",
+    "TableInUse",
+    "TableNotFound",
+    "TableState",
+    "TaggedTable",
+    "Throttled",
+    "as_datetime",
+    "classify_error",
+]
+
 PAGE_SIZE = 100  # ListBackups and GetResources return at most 100 items a page
-THROTTLING_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "ThrottledException",  # the tagging API's name for it
-        "Throttling",
-        "LimitExceededException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-    }
-)
-TABLE_NOT_FOUND_CODES = frozenset({"TableNotFoundException", "ResourceNotFoundException"})
-TABLE_IN_USE_CODES = frozenset({"TableInUseException", "ResourceInUseException"})
-
-
-class GatewayError(Exception):
-    """An AWS call failed; `code` is AWS's error code (or the botocore exception's name)."""
-
-    def __init__(self, operation: str, code: str, message: str) -> None:
-        self.operation = operation
-        self.code = code
-        self.message = message
-        super().__init__(f"{operation} failed: {code}: {message}")
-
-
-class Throttled(GatewayError):
-    """AWS refused the call for rate or concurrency; it had no effect and may be sent again after a pause."""
-
-
-class AmbiguousResult(GatewayError):
-    """The call may or may not have taken effect (5xx, timeout, connection lost): look before sending it again."""
-
-
-class BackupInUse(GatewayError):
-    """BackupInUseException: a backup of this table is being created, or this backup is being created or deleted."""
-
-
-class TableNotFound(GatewayError):
-    """The table does not exist (any more)."""
-
-
-class TableInUse(GatewayError):
-    """The table is being created, updated or deleted."""
-
-
-class ListingIncomplete(GatewayError):
-    """A listing stopped part-way after retries: what was seen is not the whole picture."""
 
 
 @dataclass(frozen=True)
@@ -284,31 +266,7 @@ class DynamoDbGateway:
     # -- plumbing --------------------------------------------------------------------------------------------------
 
     def _call(self, method: Callable[..., dict[str, Any]], operation: str, **params: Any) -> dict[str, Any]:
-        try:
-            return method(**params)
-        except ClientError as error:
-            raise classify_error(operation, error) from error
-        except BotoCoreError as error:
-            # Connection reset, read timeout, endpoint unreachable: whether the call took effect is unknown.
-            raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
-
-
-def classify_error(operation: str, error: ClientError) -> GatewayError:
-    """The GatewayError subclass an AWS error code calls for."""
-    code = error.response.get("Error", {}).get("Code", "Unknown")
-    message = error.response.get("Error", {}).get("Message", "")
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if code in THROTTLING_CODES:
-        return Throttled(operation, code, message)
-    if code == "BackupInUseException":
-        return BackupInUse(operation, code, message)
-    if code in TABLE_NOT_FOUND_CODES:
-        return TableNotFound(operation, code, message)
-    if code in TABLE_IN_USE_CODES:
-        return TableInUse(operation, code, message)
-    if status >= 500 or code in ("InternalServerError", "ServiceUnavailable", "InternalFailure"):
-        return AmbiguousResult(operation, code, message)
-    return GatewayError(operation, code, message)
+        return call(operation, getattr(method, "__self__", None), lambda: method(**params))
 
 
 def _backup_from_summary(summary: Mapping[str, Any]) -> Backup:

@@ -58,7 +58,8 @@ class LeaseTable:
         except ClientError as error:
             if _code(error) != CONDITION_FAILED:
                 raise _store_error("PutItem", error) from error
-            current = error.response.get("Item") or self._read(key)
+            returned: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+            current = returned or self._read(key)
             if current is None:  # deleted between the write and the read: free again, the caller tries again
                 return LeaseRecord(holder="", expires_at=0.0, state=LeaseState.RELEASED)
             return _record(current)

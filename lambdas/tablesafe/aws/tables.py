@@ -18,18 +18,29 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    NoRegionError,
-    ParamValidationError,
-    PartialCredentialsError,
-)
 
 from tablesafe.aws.clients import Pacer, client_config
-from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, TableNotFound, as_datetime, classify_error
+from tablesafe.aws.dynamodb import as_datetime
+from tablesafe.aws.errors import BackupNotFound, ConditionFailed, PitrUnavailable, TableExists, TableNotFound, call
 from tablesafe.constants import DEFAULT_RATE_LIMITS
+
+__all__ = [  # the error classes are aws/errors.py's, importable from here as before
+    "BATCH_GET_LIMIT",
+    "BATCH_WRITE_LIMIT",
+    "BackupDetails",
+    "BackupNotFound",
+    "ConditionFailed",
+    "Item",
+    "KeyAttribute",
+    "Page",
+    "PitrState",
+    "PitrUnavailable",
+    "RestoredFrom",
+    "ScalingSetup",
+    "TableDetails",
+    "TableExists",
+    "TableGateway",
+]
 
 Item = dict[str, Any]  # one item in DynamoDB's typed JSON: {"pk": {"S": "a"}, "n": {"N": "1"}}
 BATCH_GET_LIMIT = 100  # BatchGetItem takes at most 100 keys a call
@@ -40,34 +51,6 @@ SCALABLE_DIMENSIONS = (
     "dynamodb:index:ReadCapacityUnits",
     "dynamodb:index:WriteCapacityUnits",
 )
-
-
-class TableExists(GatewayError):
-    """The target table of a restore exists already."""
-
-
-class ConditionFailed(GatewayError):
-    """A conditional write found its condition false (the item exists)."""
-
-
-class BackupNotFound(GatewayError):
-    """No backup has this ARN."""
-
-
-class PitrUnavailable(GatewayError):
-    """Point-in-time recovery is off for the table, or the time is outside its restorable window."""
-
-
-_SPECIFIC_CODES: dict[str, type[GatewayError]] = {
-    "TableAlreadyExistsException": TableExists,
-    "ConditionalCheckFailedException": ConditionFailed,
-    "BackupNotFoundException": BackupNotFound,
-    "PointInTimeRecoveryUnavailableException": PitrUnavailable,
-    "InvalidRestoreTimeException": PitrUnavailable,
-    "SourceTableNotFoundException": TableNotFound,
-}
-# botocore raises these before anything is sent: the call surely had no effect.
-_UNSENT_ERRORS = (ParamValidationError, NoCredentialsError, PartialCredentialsError, NoRegionError)
 
 
 @dataclass(frozen=True)
@@ -522,18 +505,7 @@ class TableGateway:
     # -- plumbing --------------------------------------------------------------------------------------------------
 
     def _call(self, method: Callable[..., dict[str, Any]], operation: str, **params: Any) -> dict[str, Any]:
-        try:
-            return method(**params)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
-            specific = _SPECIFIC_CODES.get(code)
-            if specific is not None:
-                raise specific(operation, code, error.response.get("Error", {}).get("Message", "")) from error
-            raise classify_error(operation, error) from error
-        except _UNSENT_ERRORS as error:
-            raise GatewayError(operation, type(error).__name__, str(error)) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
+        return call(operation, getattr(method, "__self__", None), lambda: method(**params))
 
 
 def _restored_from(summary: Mapping[str, Any]) -> RestoredFrom:

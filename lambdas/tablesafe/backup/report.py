@@ -27,6 +27,14 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"  # BackupInUse or table busy: tried again later in the run
 
 
+class Deferral(StrEnum):
+    """Why a table was deferred: decides what it amounts to if it is still deferred at the end of the run."""
+
+    BACKUP_IN_USE = "backup_in_use"  # another backup of the table is CREATING
+    TABLE_CREATING = "table_creating"  # the table is being created: the next slot backs it up
+    TABLE_UPDATING = "table_updating"  # AWS refused a backup while the table updates
+
+
 @dataclass(frozen=True)
 class BackupRequest:
     """One rule's run for one slot, from a schedule, a manual invoke or a continuation."""
@@ -76,6 +84,7 @@ class TableResult:
     backup_arn: str = ""
     pitr_changed: bool = False  # PITR was off or had another recovery period, and the run set it
     replica_skipped: bool = False  # a global-table replica another region backs up
+    deferral: Deferral | None = None  # why, when the outcome is DEFERRED
 
 
 @dataclass

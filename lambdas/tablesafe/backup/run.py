@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.invocation import BackupRun, select_tables
 from tablesafe.backup.report import BackupReport, BackupRequest, BackupRunFailed, Outcome, TableResult
-from tablesafe.config.events import MAX_CONTINUATIONS, EventError
+from tablesafe.config.events import EventError
 from tablesafe.config.settings import Settings
 from tablesafe.constants import JOB_BACKUP
 from tablesafe.observability import logger
 from tablesafe.rules.naming import scheduled_name
+from tablesafe.runtime.handoff import ContinueRun, hand_on
 from tablesafe.slots.lease import Claim, ClaimState, LeaseKey, SlotLeases
 
 __all__ = [
@@ -47,7 +47,7 @@ def run_backup(
     request: BackupRequest,
     *,
     time_left: Callable[[], float] = lambda: float("inf"),
-    continue_run: Callable[[dict[str, Any]], None] | None = None,
+    continue_run: ContinueRun | None = None,
     workers: int = 16,
     sleep: Callable[[float], None] = time.sleep,
     leases: SlotLeases | None = None,
@@ -103,7 +103,7 @@ def _note(report: BackupReport, lease_problem: str | None) -> None:
 def _hand_over(
     report: BackupReport,
     request: BackupRequest,
-    continue_run: Callable[[dict[str, Any]], None] | None,
+    continue_run: ContinueRun | None,
     lease_holder: str | None,
     before_invoking: Callable[[], None],
 ) -> bool:
@@ -111,26 +111,18 @@ def _hand_over(
     are reported failed)."""
     if not report.handed_over:
         return False
-    if continue_run is None or request.continuation >= MAX_CONTINUATIONS or not report.results:
-        # An invocation that started no table would hand the same work on and on: fail it instead.
-        reason = (
-            "no continuation available"
-            if continue_run is None
-            else "continuation limit reached"
-            if report.results
-            else "the invocation had no time to start any table (timeout below the reserve?)"
-        )
-        for table in report.handed_over:
-            report.results.append(TableResult(table, Outcome.FAILED, f"ran out of time ({reason})"))
-        report.handed_over = []
-        return False
     following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1, lease_holder)
-    before_invoking()  # the lease is extended before the continuation can start and take it over
-    try:
-        continue_run(following.as_event())
-    except Exception as error:  # the tables it should have taken over must not vanish silently
+    refused = hand_on(
+        continue_run,
+        following.as_event(),
+        continuation=request.continuation,
+        progressed=bool(report.results),  # one that started no table would hand the same work on and on
+        idle_reason="the invocation had no time to start any table (timeout below the reserve?)",
+        before_invoking=before_invoking,  # the lease is extended before the continuation can start and take it over
+    )
+    if refused is not None:
         for table in report.handed_over:
-            report.results.append(TableResult(table, Outcome.FAILED, f"could not start a continuation: {error}"))
+            report.results.append(TableResult(table, Outcome.FAILED, refused.detail()))
         report.handed_over = []
         return False
     logger.info(
@@ -145,7 +137,7 @@ def _hand_on_the_wait(
     settings: Settings,
     request: BackupRequest,
     claim: Claim,
-    continue_run: Callable[[dict[str, Any]], None] | None,
+    continue_run: ContinueRun | None,
 ) -> BackupReport:
     """Another run still holds the slot and this invocation has no time left to wait: a continuation waits on (it
     holds nothing, so its event names no lease holder). A wait that cannot go on fails loudly: if the holder died
@@ -153,24 +145,17 @@ def _hand_on_the_wait(
     name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
     report = BackupReport(request.plan, request.rule, request.slot, name, lease=claim.state.value)
     report.duplicate_delivery, report.waiting_for = True, claim.holder
-    if continue_run is None:
-        reason = "no continuation available"
-    elif request.continuation >= MAX_CONTINUATIONS:
-        reason = "continuation limit reached"
-    else:
-        following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1)
-        try:
-            continue_run(following.as_event())
-        except Exception as error:
-            reason = f"could not start a continuation: {error}"
-        else:
-            logger.info(
-                "slot still held by another run; the wait continues in a new invocation",
-                lease=claim.key,
-                holder=claim.holder,
-                continuation=following.continuation,
-            )
-            return report
+    following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1)
+    refused = hand_on(continue_run, following.as_event(), continuation=request.continuation)
+    if refused is None:
+        logger.info(
+            "slot still held by another run; the wait continues in a new invocation",
+            lease=claim.key,
+            holder=claim.holder,
+            continuation=following.continuation,
+        )
+        return report
+    reason = refused.reason
     report.waiting_for = ""
     report.problem = (
         f"slot {claim.key} is held by run {claim.holder} (lease until {claim.expires_at:.0f}); this delivery "

@@ -30,6 +30,8 @@ DRY_RUN = "tablesafe:dryRun"
 STORAGE_PRICE = "tablesafe:storagePricePerGbMonth"
 GLOBAL_TABLES = "tablesafe:globalTables"
 DRILL_SCHEDULE = "tablesafe:drillSchedule"
+# true: regions are checked only for their form, not against botocore's partition data (a region newer than it).
+ALLOW_UNKNOWN_REGIONS = "tablesafe:allowUnknownRegions"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -41,6 +43,7 @@ KNOWN_KEYS = (
     STORAGE_PRICE,
     GLOBAL_TABLES,
     DRILL_SCHEDULE,
+    ALLOW_UNKNOWN_REGIONS,
 )
 _REGIONS_ALLOWED = 'expected a non-empty list of AWS region names, e.g. ["us-east-1", "eu-west-1"]'
 
@@ -79,7 +82,12 @@ def parse_context(
         backup_name_prefix=values.backup_name_prefix(
             BACKUP_NAME_PREFIX, context.get(BACKUP_NAME_PREFIX, constants.DEFAULT_BACKUP_NAME_PREFIX)
         ),
-        regions=_regions(context.get(REGIONS), default_region, required=regions_required),
+        regions=_regions(
+            context.get(REGIONS),
+            default_region,
+            required=regions_required,
+            any_region=values.boolean(ALLOW_UNKNOWN_REGIONS, context.get(ALLOW_UNKNOWN_REGIONS, False)),
+        ),
         alarm_email=values.email(ALARM_EMAIL, context.get(ALARM_EMAIL)),
         dry_run=values.boolean(DRY_RUN, context.get(DRY_RUN, False)),
         storage_price_per_gb_month=values.price(
@@ -108,7 +116,7 @@ def _reject_unknown_keys(context: Mapping[str, Any]) -> None:
         raise ConfigError(key, context[key], f"unknown key; {hint}the known keys are {', '.join(KNOWN_KEYS)}")
 
 
-def _regions(value: object, default_region: str | None, *, required: bool) -> tuple[str, ...]:
+def _regions(value: object, default_region: str | None, *, required: bool, any_region: bool) -> tuple[str, ...]:
     if value is None:
         if default_region:
             value = [default_region]
@@ -123,4 +131,7 @@ def _regions(value: object, default_region: str | None, *, required: bool) -> tu
         decoded = [part.strip() for part in decoded.split(",")]
     if not isinstance(decoded, list):
         raise ConfigError(REGIONS, value, _REGIONS_ALLOWED)
-    return values.region_names(REGIONS, value, decoded, _REGIONS_ALLOWED)
+    regions = values.region_names(REGIONS, value, decoded, _REGIONS_ALLOWED)
+    if not any_region:
+        values.known_region_names(REGIONS, value, regions, ALLOW_UNKNOWN_REGIONS)
+    return regions

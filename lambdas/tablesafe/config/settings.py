@@ -11,12 +11,9 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TypeVar
 
 from tablesafe.aws.clients import rate_limits_from_env
-from tablesafe.aws.dynamodb import DynamoDbGateway
-from tablesafe.aws.lease_table import LeaseTable
 from tablesafe.config import values
 from tablesafe.config.plans import ConfigError, Plan
 from tablesafe.constants import (
@@ -33,7 +30,6 @@ from tablesafe.constants import (
     ENV_TAG_KEY,
     ENV_TIME_RESERVE_SECONDS,
 )
-from tablesafe.slots.lease import SlotLeases
 
 TABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")  # DynamoDB's rule for table names
 DEFAULT_TIME_RESERVE_SECONDS = 60.0
@@ -84,26 +80,6 @@ class Settings:
             deployed_regions=_regions(environ),
             lease_table=_table_name(environ, ENV_LEASE_TABLE),
         )
-
-
-@cache
-def cold_start() -> tuple[Settings, DynamoDbGateway]:
-    """Settings and gateway, built once per Lambda execution environment; a bad variable fails the first call."""
-    settings = Settings.from_env()
-    return settings, DynamoDbGateway(rate_limits=settings.rate_limits)
-
-
-@cache
-def backup_leases() -> SlotLeases:
-    """The backup function's slot leases, built once per execution environment; the table must be configured."""
-    settings, gateway = cold_start()
-    if settings.lease_table is None:
-        raise SettingsError(
-            f"environment variable {ENV_LEASE_TABLE} is missing or empty: the backup function keeps its slot leases "
-            "in that table (the stack sets it)"
-        )
-    # The gateway's session: its loaded service model makes this client about 60 ms cheaper at cold start.
-    return SlotLeases(LeaseTable(settings.lease_table, session=gateway.session))
 
 
 def _table_name(environ: Mapping[str, str], name: str) -> str | None:

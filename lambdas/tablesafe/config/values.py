@@ -7,6 +7,7 @@ refused everywhere with the same words. Pure: no boto3, no CDK; zoneinfo only wh
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -31,6 +32,17 @@ _TAG_KEY_ALLOWED = (
 _PREFIX_ALLOWED = "a backup name prefix is 1-32 letters, digits, '_' or '-' (no dot: it separates the name's parts)"
 # Deliberately loose: SNS sends the confirmation; this only catches a value that cannot be an address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def json_object_text(key: str, value: object) -> object:
+    """As json_text, for a key whose value is a JSON object or array: text that is not JSON is an error saying so."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            allowed = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno} (char {error.pos})"
+            raise ConfigError(key, value, allowed) from None
+    return value
 
 
 def json_text(value: object) -> object:
@@ -58,7 +70,7 @@ def timezone_exists(name: str) -> bool:
 
 def plans(key: str, value: object) -> Mapping[str, Plan]:
     """The plans (an object, or its JSON text), every rule's time zone included."""
-    return MappingProxyType(parse_plans(json_text(value), key=key, check_timezone=timezone_exists))
+    return MappingProxyType(parse_plans(json_object_text(key, value), key=key, check_timezone=timezone_exists))
 
 
 def _string(key: str, value: object, allowed: str) -> str:
@@ -106,6 +118,34 @@ def region_names(key: str, value: object, names: Sequence[object], allowed: str)
     if duplicates:
         raise ConfigError(key, value, f"{duplicates[0]!r} is listed twice; each region gets one stack")
     return tuple(regions)
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """The DynamoDB regions of every partition in the endpoint data of the installed botocore."""
+    import botocore.session  # data only (endpoints.json), no AWS call; loaded only by the checks that need it
+
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("dynamodb", partition_name=partition)
+    )
+
+
+def known_region_names(key: str, value: object, regions: Sequence[str], escape_key: str) -> None:
+    """Every one of `regions` is a region botocore knows, or ConfigError naming the first that is not."""
+    known = known_regions()
+    for region in regions:
+        if region not in known:
+            close = difflib.get_close_matches(region, sorted(known), n=3)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+            raise ConfigError(
+                key,
+                value,
+                f"{region!r} is not a DynamoDB region of any AWS partition this botocore knows; {hint}"
+                f"for a region newer than botocore, set {escape_key}=true",
+            )
 
 
 def email(key: str, value: object) -> str | None:

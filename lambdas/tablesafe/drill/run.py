@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from tablesafe.aws.drill_records import DrillRecord
 from tablesafe.aws.drills import DrillTable
-from tablesafe.aws.dynamodb import GatewayError
+from tablesafe.aws.errors import GatewayError
 from tablesafe.config.plans import Plan
 from tablesafe.drill import names, selection, sweep
 from tablesafe.drill.report import DrillReport

@@ -24,7 +24,7 @@ from tablesafe.aws.drills import (
     RestoreStarted,
     ValidatorAnswer,
 )
-from tablesafe.aws.dynamodb import AmbiguousResult, BackupInUse, GatewayError, Throttled
+from tablesafe.aws.errors import AmbiguousResult, BackupInUse, GatewayError, Throttled
 from tablesafe.config.plans import Plan
 from tablesafe.drill import names, sweep
 from tablesafe.drill.report import DrillReport, DrillResult, Verdict

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tablesafe.aws.drills import CountPage, DrillTable, RecordedBackup, ValidatorAnswer, ValidatorTimedOut
-from tablesafe.aws.dynamodb import GatewayError
+from tablesafe.aws.errors import GatewayError
 
 COUNT_SEGMENTS = 4  # parallel Scan segments: enough to reach the read budget on a large table from one function
 PAGE_LIMIT = 10_000  # items a page at most (a page also ends at 1 MB): keeps each page's units, and pacing, small

@@ -39,7 +39,9 @@ from tablesafe.observability import logger
 from tablesafe.rules.naming import parse_scheduled
 from tablesafe.rules.retention import table_identity
 
-STORED_STATUSES = frozenset({"AVAILABLE", "CREATING"})
+# Re-exported: the CLI imports it from here until it takes it from rules.storage.
+from tablesafe.rules.storage import STORED_STATUSES as STORED_STATUSES
+
 FALLBACK_WORKERS = 2  # enough to keep ListBackups at its rate despite each call's latency
 
 Group = tuple[str, str]  # (plan, rule)

@@ -16,7 +16,8 @@ from tablesafe.config.events import (
 )
 from tablesafe.constants import JOB_PRUNE
 
-BYTES_PER_GB = 1_000_000_000  # AWS prices backup storage per GB-month; see docs/cost.md
+# Re-exported: the CLI imports it from here until it takes it from rules.storage.
+from tablesafe.rules.storage import BYTES_PER_GB as BYTES_PER_GB
 
 
 class PruneRunFailed(RuntimeError):

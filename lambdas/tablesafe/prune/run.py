@@ -28,9 +28,6 @@ from datetime import timedelta
 from typing import Any
 
 from tablesafe.aws.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
-from tablesafe.config.events import (
-    MAX_CONTINUATIONS,
-)
 from tablesafe.config.settings import Settings
 from tablesafe.observability import logger
 from tablesafe.prune.estimate import TailEstimate
@@ -45,6 +42,7 @@ from tablesafe.prune.report import (
 )
 from tablesafe.rules.naming import parse_scheduled
 from tablesafe.rules.retention import Decision, Verdict, decide, past_retention, shortest_retention, table_identity
+from tablesafe.runtime.handoff import ContinueRun, hand_on
 
 
 def run_prune(
@@ -53,37 +51,31 @@ def run_prune(
     request: PruneRequest,
     *,
     time_left: Callable[[], float] = lambda: float("inf"),
-    continue_run: Callable[[dict[str, Any]], None] | None = None,
+    continue_run: ContinueRun | None = None,
     workers: int = 16,
 ) -> PruneReport:
     """Delete the expired backups tablesafe made; see the module docstring for how and what is guaranteed."""
     report = _PruneRun(gateway, settings, request, time_left, workers).execute()
-    if report.handed_over:
-        progressed = bool(report.tables_done or report.deletions)
-        if continue_run is None or request.continuation >= MAX_CONTINUATIONS or not progressed:
-            # An invocation that finished no table would hand the same work on and on: fail it instead.
-            reason = (
-                "no continuation available"
-                if continue_run is None
-                else "continuation limit reached"
-                if progressed
-                else "the invocation had no time to finish any table (timeout below the reserve?)"
-            )
-            _fail_handed_over(report, f"ran out of time ({reason}); the next scheduled run prunes it")
-        else:
-            last_done = report.tables_done[-1] if report.tables_done else request.start_after
-            following = PruneRequest(request.now, last_done, request.continuation + 1)
-            try:
-                continue_run(following.as_event())
-            except Exception as error:  # the tables it should have taken over must not vanish silently
-                _fail_handed_over(report, f"could not start a continuation: {error}")
-                return report
-            logger.info(
-                "prune continues in a new invocation",
-                remaining_tables=len(report.handed_over),
-                start_after=following.start_after,
-                continuation=following.continuation,
-            )
+    if not report.handed_over:
+        return report
+    last_done = report.tables_done[-1] if report.tables_done else request.start_after
+    following = PruneRequest(request.now, last_done, request.continuation + 1)
+    refused = hand_on(
+        continue_run,
+        following.as_event(),
+        continuation=request.continuation,
+        progressed=bool(report.tables_done or report.deletions),
+        idle_reason="the invocation had no time to finish any table (timeout below the reserve?)",
+    )
+    if refused is not None:
+        _fail_handed_over(report, refused.detail("; the next scheduled run prunes it"))
+        return report
+    logger.info(
+        "prune continues in a new invocation",
+        remaining_tables=len(report.handed_over),
+        start_after=following.start_after,
+        continuation=following.continuation,
+    )
     return report
 
 

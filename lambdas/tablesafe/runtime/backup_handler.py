@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tablesafe.aws.continuation import LambdaContinuation
 from tablesafe.backup.run import BackupReport, BackupRequest, BackupRunFailed, Outcome, run_backup
-from tablesafe.config.settings import backup_leases, cold_start
 from tablesafe.constants import (
     DIM_PLAN,
     DIM_RULE,
@@ -28,6 +27,7 @@ from tablesafe.constants import (
     METRICS_NAMESPACE,
 )
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
+from tablesafe.runtime.cold_start import backup_leases, cold_start
 
 
 @logger.inject_lambda_context
@@ -50,15 +50,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _emit(report: BackupReport) -> None:
-    # Also without Plan/Rule, so that one alarm covers every rule's runs.
-    for name, count in (
-        (M_UNKNOWN_PLAN_TABLES, len(report.unknown_plan)),
-        (M_SLOT_LEASE_UNAVAILABLE, report.lease_unavailable),
-    ):
-        if count:
-            document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
-            document.add_metric(name=name, unit=COUNT, value=count)
-            document.flush_metrics()
+    # Also without Plan/Rule, so that one alarm covers every rule's runs; 0 included, so that the alarm, which keeps
+    # its state between runs, goes back to OK at the first run without the problem (infra/monitoring.py).
+    document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
+    document.add_metric(name=M_UNKNOWN_PLAN_TABLES, unit=COUNT, value=len(report.unknown_plan))
+    document.add_metric(name=M_SLOT_LEASE_UNAVAILABLE, unit=COUNT, value=report.lease_unavailable)
+    document.flush_metrics()
     logger.info("backup run finished", run=report.as_dict())
     put_metrics(
         {DIM_PLAN: report.plan, DIM_RULE: report.rule},

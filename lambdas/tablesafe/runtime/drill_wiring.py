@@ -10,10 +10,11 @@ from tablesafe.aws.clients import client_config
 from tablesafe.aws.drill_records import DrillRecords
 from tablesafe.aws.drills import DrillGateway
 from tablesafe.aws.lease_table import LeaseTable
-from tablesafe.config.settings import SettingsError, cold_start
+from tablesafe.config.settings import SettingsError
 from tablesafe.constants import DEFAULT_DRILL_READ_UNITS, ENV_DRILL_READ_UNITS, ENV_LEASE_TABLE
 from tablesafe.drill.run import DrillDeps, DrillSettings
 from tablesafe.drill.steps import VALIDATOR_TIMEOUT_SECONDS
+from tablesafe.runtime.cold_start import cold_start
 from tablesafe.slots.lease import SlotLeases, WaitPolicy
 
 # A drill invocation never waits for another: it leaves the work to the holder (and to the next schedule).

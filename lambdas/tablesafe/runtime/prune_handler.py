@@ -10,7 +10,6 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tablesafe.aws.continuation import LambdaContinuation
-from tablesafe.config.settings import cold_start
 from tablesafe.constants import (
     DIM_DRY_RUN,
     DIM_PLAN,
@@ -29,6 +28,7 @@ from tablesafe.observability import COUNT, NONE, SECONDS, logger, metrics, put_m
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunFailed
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
+from tablesafe.runtime.cold_start import cold_start
 
 Clock = Callable[[], datetime]
 

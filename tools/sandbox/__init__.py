@@ -1,0 +1,1 @@
+"""The sandbox: the synthesized application served on the AWS stand-in (`make sandbox`)."""

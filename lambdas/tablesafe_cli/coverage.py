@@ -38,6 +38,7 @@ class FlagKind(StrEnum):
     STALE = "stale"  # a rule with no AVAILABLE backup younger than 1.5 intervals
     PITR = "pitr"  # PITR off although the plan asks for it
     UNTAGGED_COPY = "untagged-copy"  # a restored or drill table without a plan tag: no backups, as expected
+    DRILL = "drill"  # a drilled plan's table with no passing restore drill within 1.5 x everyDays
 
 
 # By default every kind fails the run but an untagged copy: `restore` leaves the plan tag off on purpose.

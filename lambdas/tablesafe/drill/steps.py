@@ -130,6 +130,7 @@ class Steps:
             logger.warning("drill table not tagged yet; a later invocation tags it", **step, error=str(error))
         logger.info("drill started", **step, phase=RESTORING)
         report.started.append(target)
+        report.started_tags[target] = tags
         return True
 
     def _arn_of(self, name: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from tablesafe.aws.drill_records import DrillRecord
+from tablesafe.aws.drill_records import CountProgress, DrillRecord
 from tablesafe.aws.drills import (
     BackupGone,
     CountPage,
@@ -29,6 +29,7 @@ from tablesafe.config.plans import Plan
 from tablesafe.drill import names, sweep
 from tablesafe.drill.report import DrillReport, DrillResult, Verdict
 from tablesafe.drill.verification import (
+    PAGE_LIMIT,
     UnitBudget,
     count_items,
     run_validator,
@@ -38,7 +39,6 @@ from tablesafe.drill.verification import (
 from tablesafe.observability import logger
 
 RESTORING, VERIFYING, CLEANING_UP = "restoring", "verifying", "cleaning-up"
-MAX_COUNT_ATTEMPTS = 3  # count scans cut short by the invocation's end before the drill fails as too large
 VALIDATOR_TIMEOUT_SECONDS = 300
 
 
@@ -59,6 +59,8 @@ class Gateway(Protocol):
 
 class Records(Protocol):
     def put(self, record: DrillRecord) -> None: ...
+    def load_count(self, drill_table: str) -> CountProgress | None: ...
+    def save_count(self, drill_table: str, progress: CountProgress) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Steps:
     budget: UnitBudget
     time_left: Callable[[], float]  # seconds this invocation may still work (its reserve already taken off)
     validator_timeout: int = VALIDATOR_TIMEOUT_SECONDS
+    page_limit: int = PAGE_LIMIT  # items a count page at most (tests make it small)
 
     # -- start -----------------------------------------------------------------------------------------------------
 
@@ -177,7 +180,10 @@ class Steps:
                 return
             self._end(table, tags, _with(base, reason=f"restored table is {table.status}"), report)
             return
-        if sweep.left_behind(started, now, limit):
+        progress = self.records.load_count(table.name) if phase == VERIFYING else None
+        if progress is not None and progress.drill != names.stamp(started):
+            progress = None  # an earlier drill's count, of another restore under this name
+        if sweep.left_behind(started, now, limit) and not sweep.counting(progress, now):
             self._end(
                 table,
                 tags,
@@ -210,7 +216,7 @@ class Steps:
                 report,
             )
             return
-        verdict = self.verify(table, tags, plan, base)
+        verdict = self.verify(table, tags, plan, base, progress)
         if verdict is None:
             report.in_flight += 1
             return
@@ -218,8 +224,15 @@ class Steps:
 
     # -- verify ----------------------------------------------------------------------------------------------------
 
-    def verify(self, table: DrillTable, tags: Mapping[str, str], plan: Plan, base: DrillResult) -> DrillResult | None:
-        """The drill's verdict, or None when the count ran out of time and a later invocation counts again."""
+    def verify(
+        self,
+        table: DrillTable,
+        tags: Mapping[str, str],
+        plan: Plan,
+        base: DrillResult,
+        progress: CountProgress | None = None,
+    ) -> DrillResult | None:
+        """The drill's verdict, or None when the count ran out of time (saved: the next invocation goes on)."""
         assert plan.drill is not None
         if self.time_left() <= 0:
             return None
@@ -236,20 +249,21 @@ class Steps:
         expected = recorded.item_count
         if expected is None and tags.get(names.TAG_EXPECTED, "").isdigit():
             expected = int(tags[names.TAG_EXPECTED])
-        count = count_items(self.gateway, table.name, budget=self.budget, time_left=self.time_left)
+        count = count_items(
+            self.gateway,
+            table.name,
+            budget=self.budget,
+            time_left=self.time_left,
+            resume=progress.segments if progress is not None else None,
+            page_limit=self.page_limit,
+        )
         logger.info(
             "drill count", table=base.table, drill_table=table.name, items=count.items, complete=count.complete,
             read_units=count.read_units, seconds=round(count.seconds, 3),
         )  # fmt: skip
         if not count.complete:
-            done = tags.get(names.TAG_ATTEMPTS, "0")
-            attempts = (int(done) if done.isdigit() else 0) + 1
-            if attempts >= MAX_COUNT_ATTEMPTS:
-                return _with(
-                    base,
-                    reason=f"count incomplete after {attempts} invocations ({count.items} items counted)",
-                )
-            self._tag(table, {names.TAG_ATTEMPTS: str(attempts)})
+            started = names.parse_stamp(tags.get(names.TAG_STARTED)) or table.created
+            self.records.save_count(table.name, CountProgress(count.segments, self.now(), names.stamp(started)))
             return None
         base = _with(base, expected_items=expected, counted_items=count.items)
         if expected is not None and not within_tolerance(expected, count.items, plan.drill.count_tolerance_percent):

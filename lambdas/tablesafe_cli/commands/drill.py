@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from tablesafe.aws.drill_records import DrillRecord
+from tablesafe.aws.drill_records import CountProgress, DrillRecord
 from tablesafe.aws.drills import DrillGateway
 from tablesafe.config.drill import Drill
 from tablesafe.config.plans import Plan
@@ -36,6 +36,12 @@ class _NoRecords:
     """Where results go when the region has no drill records (drills not deployed): nowhere, with a note."""
 
     def put(self, record: DrillRecord) -> None:
+        return None
+
+    def load_count(self, drill_table: str) -> CountProgress | None:
+        return None
+
+    def save_count(self, drill_table: str, progress: CountProgress) -> None:
         return None
 
 

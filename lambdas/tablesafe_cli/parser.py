@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tablesafe_cli import limits
 from tablesafe_cli.commands.backup import cmd_backup
@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     cost = commands.add_parser("cost", parents=[common], help="backup storage estimate by plan and by table")
     cost.set_defaults(handler=cmd_cost)
 
+    _drill_command(commands, common)
+    return parser
+
+
+def _drill_command(commands: Any, common: argparse.ArgumentParser) -> None:
     drill = commands.add_parser(
         "drill",
         parents=[common],
@@ -129,7 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--backup", default="latest", metavar="ARN|latest", help="the backup (default: latest)")
     _lease_table_option(drill)
     drill.set_defaults(handler=cmd_drill)
-    return parser
 
 
 def _lease_table_option(parser: argparse.ArgumentParser) -> None:

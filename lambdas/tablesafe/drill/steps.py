@@ -146,25 +146,19 @@ class Steps:
         """Take one drill table a step further (or several, when nothing has to wait)."""
         source, plan_name = tags.get(names.TAG_DRILL, ""), tags.get(names.TAG_PLAN, "")
         started = names.parse_stamp(tags.get(names.TAG_STARTED)) or table.created
-        limit = sweep.max_restore(self.plans, plan_name)
-        now = self.now()
+        limit, now = sweep.max_restore(self.plans, plan_name), self.now()
         phase = tags.get(names.TAG_PHASE, RESTORING)
         backup_arn = table.source_backup_arn or tags.get(names.TAG_BACKUP, "")
         base = DrillResult(source, plan_name, table.name, backup_arn, Verdict.FAILED, "")
+
+        def end(reason: str, verdict: Verdict = Verdict.FAILED) -> None:
+            self._end(table, tags, _with(base, verdict=verdict, reason=reason), report)
+
         if tags.get(names.TAG_VERDICT) or phase == CLEANING_UP:
             self.clean_up(table, tags, report)
-            return
-        if table.status == "CREATING" or table.restore_in_progress:
+        elif table.status == "CREATING" or table.restore_in_progress:
             if now - started > limit:
-                self._end(
-                    table,
-                    tags,
-                    _with(
-                        base,
-                        reason=f"restore slower than {_minutes(limit)}: restoring for {_minutes(now - started)}",
-                    ),
-                    report,
-                )
+                end(f"restore slower than {_minutes(limit)}: restoring for {_minutes(now - started)}")
             else:
                 logger.info(
                     "drill restoring",
@@ -174,53 +168,55 @@ class Steps:
                     started=names.stamp(started),
                 )
                 report.in_flight += 1
+        elif table.status == "DELETING":
             return
-        if table.status != "ACTIVE":
-            if table.status == "DELETING":
-                return
-            self._end(table, tags, _with(base, reason=f"restored table is {table.status}"), report)
-            return
+        elif table.status != "ACTIVE":
+            end(f"restored table is {table.status}")
+        else:
+            self._active(table, tags, base, started, limit, report)
+
+    def _active(
+        self,
+        table: DrillTable,
+        tags: Mapping[str, str],
+        base: DrillResult,
+        started: datetime,
+        limit: timedelta,
+        report: DrillReport,
+    ) -> None:
+        """An ACTIVE drill table: measure the restore, verify, end (or leave it counting for the next invocation)."""
+        now, phase = self.now(), tags.get(names.TAG_PHASE, RESTORING)
         progress = self.records.load_count(table.name) if phase == VERIFYING else None
         if progress is not None and progress.drill != names.stamp(started):
             progress = None  # an earlier drill's count, of another restore under this name
+        plan = self.plans.get(base.plan)
         if sweep.left_behind(started, now, limit) and not sweep.counting(progress, now):
-            self._end(
-                table,
-                tags,
-                _with(base, reason=f"left behind: unfinished {_minutes(now - started)} after its start"),
-                report,
-            )
+            reason, verdict = f"left behind: unfinished {_minutes(now - started)} after its start", Verdict.FAILED
+        elif plan is None or plan.drill is None:
+            reason, verdict = f"plan {base.plan!r} is not drilled any more", Verdict.ABANDONED
+        else:
+            reason, verdict = "", Verdict.PASSED
+        if reason:
+            self._end(table, tags, _with(base, verdict=verdict, reason=reason), report)
             return
-        plan = self.plans.get(plan_name)
-        if plan is None or plan.drill is None:
-            self._end(
-                table,
-                tags,
-                _with(base, verdict=Verdict.ABANDONED, reason=f"plan {plan_name!r} is not drilled any more"),
-                report,
-            )
-            return
+        assert plan is not None
         active_at = names.parse_stamp(tags.get(names.TAG_ACTIVE)) or now
         seconds = max(0.0, (active_at - started).total_seconds())
         base = _with(base, restore_seconds=seconds)
         if phase != VERIFYING:
             self._tag(table, {names.TAG_PHASE: VERIFYING, names.TAG_ACTIVE: names.stamp(active_at)})
             logger.info(
-                "drill restored", table=source, drill_table=table.name, phase=VERIFYING, restore_seconds=seconds
+                "drill restored", table=base.table, drill_table=table.name, phase=VERIFYING, restore_seconds=seconds
             )
         if seconds > limit.total_seconds():
-            self._end(
-                table,
-                tags,
-                _with(base, reason=f"restore took {_minutes(timedelta(seconds=seconds))}, more than {_minutes(limit)}"),
-                report,
-            )
+            took = _minutes(timedelta(seconds=seconds))
+            self._end(table, tags, _with(base, reason=f"restore took {took}, more than {_minutes(limit)}"), report)
             return
-        verdict = self.verify(table, tags, plan, base, progress)
-        if verdict is None:
+        verdict_result = self.verify(table, tags, plan, base, progress)
+        if verdict_result is None:
             report.in_flight += 1
             return
-        self._end(table, tags, verdict, report)
+        self._end(table, tags, verdict_result, report)
 
     # -- verify ----------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.drill_records import DrillRecords
 from tablesafe.aws.drills import DrillGateway
 from tablesafe.aws.dynamodb import DynamoDbGateway
@@ -130,7 +131,7 @@ class World:
     def __post_init__(self) -> None:
         self.ddb = self.standin.client("dynamodb")
         create_lease_table(self.ddb)
-        self._discovery = DynamoDbGateway(rate_limits=FAST)
+        self._discovery = DynamoDbGateway(backup_clients(rate_limits=FAST))
         self._deps: DrillDeps | None = None
 
     def table(self, name: str, items: int = 20, plan: str = "daily") -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.drill_records import DrillRecords
 from tablesafe.aws.drills import DrillGateway
 from tablesafe.aws.dynamodb import DynamoDbGateway
@@ -124,7 +125,7 @@ class _Discovery:
         saved = {k: os.environ.get(k) for k in standin.env()}
         os.environ.update(standin.env())
         try:
-            self._gateway = DynamoDbGateway(rate_limits=FAST)
+            self._gateway = DynamoDbGateway(backup_clients(rate_limits=FAST))
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -30,6 +30,7 @@ class CliConfig:
     price_per_gb_month: float = constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH
     global_tables: str = constants.DEFAULT_GLOBAL_TABLES
     regions: tuple[str, ...] | None = None  # where tablesafe is deployed; None: not configured (any replica region)
+    default_plan: str | None = None  # `tablesafe:defaultPlan`: the plan of every table without the plan tag
 
 
 def load_config(path: Path, *, explicit: bool) -> CliConfig:
@@ -61,4 +62,5 @@ def _from_context(path: Path, context: Mapping[str, object]) -> CliConfig:
         price_per_gb_month=config.storage_price_per_gb_month,
         global_tables=config.global_tables,
         regions=config.regions or None,
+        default_plan=config.default_plan,
     )

@@ -26,7 +26,7 @@ DRILL_FUNCTION_NAME = "tablesafe-drill"  # infra/drills.py names it so
 
 def drill_records(ctx: Context) -> DrillRecords | None:
     """The drill records of the region: --lease-table, or the drill function's; None when drills are not deployed."""
-    session = ctx.backups.session
+    session = ctx.session
     name = getattr(ctx.args, "lease_table", None)
     if not name:
         client = session.client("lambda", region_name=ctx.region)

@@ -23,7 +23,7 @@ STATUS_EXIT_CODES = (
     "stale (a rule with no AVAILABLE backup younger than 1.5 of its intervals), pitr (PITR off although the plan "
     "asks for it), untagged-copy (a table made by a restore, or a restore drill, without a plan tag), drill (a "
     "drilled plan's table with no passing restore drill within 1.5 x everyDays). Default: "
-    "every kind but untagged-copy. Tables made by a restore or a drill are marked (restored) or (drill)."
+    "every kind but untagged-copy. A table made by a restore or a drill is marked so ('kind' in --json)."
 )
 
 
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tablesafe",
         description="Backup coverage, on-demand backups, restores and partial restores of DynamoDB tables.",
-        epilog="Exit codes: 0 ok, 1 failure or something flagged, 2 bad command line or configuration.",
+        epilog="Exit codes: 0 ok, 1 failure or something flagged, 2 bad command line or configuration, "
+        "130 interrupted.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -68,14 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "PITR, and what is wrong with it.",
         epilog=STATUS_EXIT_CODES,
     )
-    status.add_argument(
-        "--fail-on",
-        type=_fail_on,
-        default=DEFAULT_FAIL_ON,
-        metavar="KINDS",
-        help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
-        "or none (default: all but untagged-copy)",
-    )
+    _status_options(status)
     _lease_table_option(status)
     status.set_defaults(handler=cmd_status)
 
@@ -120,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     _drill_command(commands, common)
     return parser
+
+
+def _status_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on",
+        type=_fail_on,
+        default=DEFAULT_FAIL_ON,
+        metavar="KINDS",
+        help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
+        "or none (default: all but untagged-copy)",
+    )
 
 
 def _drill_command(commands: Any, common: argparse.ArgumentParser) -> None:

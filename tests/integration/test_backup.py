@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError, ListingIncomplete
 from tablesafe.backup.run import BackupRequest, BackupRunFailed, Outcome, run_backup
 from tablesafe.config.settings import Settings
@@ -46,7 +47,7 @@ def settings():
 
 @pytest.fixture
 def gateway(standin):
-    return DynamoDbGateway(rate_limits=FAST)
+    return DynamoDbGateway(backup_clients(rate_limits=FAST))
 
 
 def request(**kwargs: Any) -> BackupRequest:
@@ -97,7 +98,7 @@ class OverlapProbe(DynamoDbGateway):
     """A gateway whose discovery finishes only once the slot listing has started (or gives up after 10 s)."""
 
     def __init__(self) -> None:
-        super().__init__(rate_limits=FAST)
+        super().__init__(backup_clients(rate_limits=FAST))
         self.listing_started = threading.Event()
         self.overlapped = False
 
@@ -168,7 +169,7 @@ def test_a_table_deleted_after_discovery_is_skipped_not_failed(standin, ddb, set
             ddb.delete_table(TableName="gone")
             return tables
 
-    report = run_backup(StaleTagging(rate_limits=FAST), settings, request())
+    report = run_backup(StaleTagging(backup_clients(rate_limits=FAST)), settings, request())
 
     assert report.tables(Outcome.SKIPPED) == {"gone": "table no longer exists (deleted after discovery)"}
     assert report.failed == {}
@@ -196,7 +197,7 @@ def test_two_concurrent_runs_of_a_slot_leave_one_backup_per_table(standin, ddb, 
     reports = []
 
     def run() -> None:
-        reports.append(run_backup(DynamoDbGateway(rate_limits=FAST), settings, request()))
+        reports.append(run_backup(DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, request()))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
+from tablesafe.aws.clients import backup_clients, lease_client
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
@@ -75,7 +76,7 @@ class SecondDeliveryMidway(DynamoDbGateway):
     seconds to list the slot before it goes on, so a second run that lists at once sees the slot half done."""
 
     def __init__(self, after: int, second: threading.Thread, listed: threading.Event) -> None:
-        super().__init__(rate_limits=FAST)
+        super().__init__(backup_clients(rate_limits=FAST))
         self.after, self.second, self.listed = after, second, listed
         self.created = 0
 
@@ -90,7 +91,7 @@ class SecondDeliveryMidway(DynamoDbGateway):
 
 class ListingSignals(DynamoDbGateway):
     def __init__(self, listed: threading.Event) -> None:
-        super().__init__(rate_limits=FAST)
+        super().__init__(backup_clients(rate_limits=FAST))
         self.listed = listed
 
     def list_backups(self, **kwargs: Any) -> Any:
@@ -129,7 +130,7 @@ def test_a_continuation_inherits_the_lease_and_releases_it_when_the_slot_is_done
     leases = slot_leases()
 
     first = run_backup(
-        DynamoDbGateway(rate_limits=FAST),
+        DynamoDbGateway(backup_clients(rate_limits=FAST)),
         settings,
         REQUEST,
         time_left=lambda: next(budget),
@@ -140,7 +141,7 @@ def test_a_continuation_inherits_the_lease_and_releases_it_when_the_slot_is_done
     (event,) = continuations
     handed = lease_items(ddb)[0]
     follow_up = BackupRequest.from_event(event, datetime.now(UTC))
-    second = run_backup(DynamoDbGateway(rate_limits=FAST), settings, follow_up, leases=leases)
+    second = run_backup(DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, follow_up, leases=leases)
 
     assert first.handed_over and handed["state"] == {"S": LeaseState.HANDED_OVER.value}
     assert event["leaseHolder"] == handed["holder"]["S"]
@@ -156,7 +157,7 @@ def test_a_continuation_that_starts_after_its_lease_lapsed_and_was_taken_waits_a
     budget = iter([100.0] * 6 + [0.0] * 1000)
     continuations: list[dict] = []
     first = run_backup(
-        DynamoDbGateway(rate_limits=FAST),
+        DynamoDbGateway(backup_clients(rate_limits=FAST)),
         settings,
         REQUEST,
         time_left=lambda: next(budget),
@@ -173,12 +174,14 @@ def test_a_continuation_that_starts_after_its_lease_lapsed_and_was_taken_waits_a
 
     def the_duplicate_works_while_the_continuation_waits(pause: float) -> None:
         if "duplicate" not in done:  # it lists the slot again, backs up what is missing, releases the lease
-            done["duplicate"] = run_backup(DynamoDbGateway(rate_limits=FAST), settings, REQUEST, leases=duplicate)
+            done["duplicate"] = run_backup(
+                DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, REQUEST, leases=duplicate
+            )
         clock.now += pause
 
     follow_up = BackupRequest.from_event(continuations[0], datetime.now(UTC))
     late = slot_leases(clock=clock, sleep=the_duplicate_works_while_the_continuation_waits)
-    second = run_backup(DynamoDbGateway(rate_limits=FAST), settings, follow_up, leases=late)
+    second = run_backup(DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, follow_up, leases=late)
 
     assert first.handed_over and follow_up.lease_holder is not None
     assert backups_by_table(ddb) == dict.fromkeys(names, 1)
@@ -189,11 +192,11 @@ def test_a_continuation_that_starts_after_its_lease_lapsed_and_was_taken_waits_a
 
 def test_a_delivery_with_no_time_to_wait_hands_its_wait_on_holding_nothing(standin, ddb, settings):
     names = tables(ddb, 3)
-    LeaseTable(LEASE_TABLE).take(KEY, "other-run", 4_000_000_000.0, 1_800_000_000.0, None)
+    LeaseTable(LEASE_TABLE, lease_client()).take(KEY, "other-run", 4_000_000_000.0, 1_800_000_000.0, None)
     continuations: list[dict] = []
 
     report = run_backup(
-        DynamoDbGateway(rate_limits=FAST),
+        DynamoDbGateway(backup_clients(rate_limits=FAST)),
         settings,
         REQUEST,
         time_left=lambda: 30.0,
@@ -211,10 +214,14 @@ def test_a_delivery_with_no_time_to_wait_hands_its_wait_on_holding_nothing(stand
 
 def test_a_wait_that_cannot_go_on_fails_the_invocation_loudly(standin, ddb, settings):
     tables(ddb, 2)
-    LeaseTable(LEASE_TABLE).take(KEY, "other-run", 4_000_000_000.0, 1_800_000_000.0, None)
+    LeaseTable(LEASE_TABLE, lease_client()).take(KEY, "other-run", 4_000_000_000.0, 1_800_000_000.0, None)
 
     report = run_backup(
-        DynamoDbGateway(rate_limits=FAST), settings, REQUEST, time_left=lambda: 30.0, leases=slot_leases()
+        DynamoDbGateway(backup_clients(rate_limits=FAST)),
+        settings,
+        REQUEST,
+        time_left=lambda: 30.0,
+        leases=slot_leases(),
     )
 
     failure = report.failure()
@@ -228,7 +235,7 @@ def test_a_throttled_lease_table_skips_no_backup_and_is_counted(standin, ddb, se
     names = tables(ddb, 5)
     standin.faults.set("PutItem", throttle=1.0)
 
-    report = run_backup(DynamoDbGateway(rate_limits=FAST), settings, REQUEST, leases=slot_leases())
+    report = run_backup(DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, REQUEST, leases=slot_leases())
 
     assert standin.calls.count("PutItem", "throttled") == 9  # the first try and botocore's eight retries
     assert (report.lease, report.lease_unavailable, report.failure()) == ("unavailable", 1, None)

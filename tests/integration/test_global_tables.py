@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.config.settings import Settings
@@ -45,7 +46,7 @@ def settings(mode: str = "home-region", deployed: Sequence[str] | None = REGIONS
 
 
 def run_in(region: str, run_settings: Settings) -> BackupReport:
-    gateway = DynamoDbGateway(rate_limits=FAST, region_name=region)
+    gateway = DynamoDbGateway(backup_clients(rate_limits=FAST, region_name=region))
     return run_backup(gateway, run_settings, BackupRequest("daily", "daily", SLOT))
 
 
@@ -180,7 +181,7 @@ def test_pitr_is_turned_on_with_the_plans_period_and_drift_is_counted_once(stand
         TableName="wallet",
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 14},
     )
-    gateway = DynamoDbGateway(rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(rate_limits=FAST))
 
     first = run_backup(gateway, settings(), BackupRequest("pitr", "daily", SLOT))
     second = run_backup(gateway, settings(), BackupRequest("pitr", "daily", SLOT.replace(day=28)))
@@ -197,7 +198,9 @@ def test_plans_without_pitr_leave_a_tables_pitr_alone(standin):
     ddb = standin.client("dynamodb")
     create_table(ddb, "orders", {"backup-plan": "daily"})
 
-    report = run_backup(DynamoDbGateway(rate_limits=FAST), settings(), BackupRequest("daily", "daily", SLOT))
+    report = run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)), settings(), BackupRequest("daily", "daily", SLOT)
+    )
 
     pitr = ddb.describe_continuous_backups(TableName="orders")["ContinuousBackupsDescription"]
     assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from tablesafe.backup.run import BackupReport
-from tools.bench import model, scenarios
+from tools.bench import cut, model, scenarios
 from tools.bench.cloud import Cloud
 from tools.bench.scenarios import Conditions, PruneSeed
 
@@ -130,6 +130,18 @@ def test_prune_scenario_deletes_exactly_the_expired_backups(cloud):
 
     assert result.problems == []
     assert result.figures.calls == {"ListBackups": 4, "DeleteBackup": 9}
+
+
+def test_retention_cut_scenario_clears_the_backlog_over_days_and_keeps_the_rest(cloud):
+    # 900 expired backups; one invocation a day
+    result = cut.retention_cut(
+        cloud, "tiny-cut", seed=PruneSeed(tables=10, days=125), conditions=FAST, budget=5.0, reserve=0.2,
+        invocations_a_day=1,
+    )  # fmt: skip
+
+    assert result.problems == []
+    assert result.figures.calls["DeleteBackup"] >= 10 * 90
+    assert result.figures.notes["backlog at each day's end"][-1] == 0
 
 
 def test_naive_approaches_do_the_same_work(cloud):

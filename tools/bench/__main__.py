@@ -21,6 +21,7 @@ from typing import Any
 
 from tools.bench import model, scenarios
 from tools.bench.cloud import Cloud, remote_cloud
+from tools.bench.cut import retention_cut
 from tools.bench.lambda_probe import ColdStart, MemoryRun, cold_start, invoke_measured, machine, scratch_dir
 from tools.bench.scenarios import Conditions, PruneSeed, Result
 from tools.lambda_runner import CloudAssembly, synthesize
@@ -48,6 +49,10 @@ class Sizes:
     memory_prune: PruneSeed
     memory_prune_daily: PruneSeed  # how the prune's memory grows with the backups it lists
     memory_prune_scale: float
+    cut: PruneSeed  # a retention cut: far more expired backups than one invocation takes
+    cut_scale: float
+    cut_budget: float
+    cut_invocations_a_day: int
 
 
 FULL = Sizes(
@@ -65,6 +70,10 @@ FULL = Sizes(
     memory_prune=PruneSeed(1000, 40),
     memory_prune_daily=PruneSeed(3000, 36),
     memory_prune_scale=10.0,
+    cut=PruneSeed(500, 400),
+    cut_scale=20.0,
+    cut_budget=60.0,
+    cut_invocations_a_day=8,
 )
 QUICK = Sizes(
     backup_small=(100, 50),
@@ -81,6 +90,10 @@ QUICK = Sizes(
     memory_prune=PruneSeed(60, 38),
     memory_prune_daily=PruneSeed(200, 36),
     memory_prune_scale=10.0,
+    cut=PruneSeed(100, 120),
+    cut_scale=10.0,
+    cut_budget=6.0,
+    cut_invocations_a_day=6,
 )
 CLOUD_SCENARIOS = (
     "backup-small",
@@ -88,6 +101,7 @@ CLOUD_SCENARIOS = (
     "prune-small",
     "prune-large",
     "prune-daily",
+    "prune-cut",
     "scale",
     "naive-backup",
     "naive-prune",
@@ -190,6 +204,15 @@ def run_cloud_scenario(name: str, cloud: Cloud, sizes: Sizes, output: dict[str, 
             reserve=sizes.scale_reserve,
             description=f"{sizes.scale_tables} tagged tables, rate limits x{sizes.scale_factor:g}, invocations of "
             f"{sizes.scale_budget:g} s continued through continue_run",
+        ),
+        "prune-cut": lambda: retention_cut(
+            cloud,
+            name,
+            seed=sizes.cut,
+            conditions=Conditions(latency_ms=20.0, scale=sizes.cut_scale),
+            budget=sizes.cut_budget,
+            reserve=sizes.cut_budget / 15,
+            invocations_a_day=sizes.cut_invocations_a_day,
         ),
         "naive-backup": lambda: naive_backup(cloud, name, sizes),
         "naive-prune": lambda: naive_prune(cloud, name, sizes),

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tablesafe.aws.clients import backup_clients, lease_client
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
@@ -129,8 +130,10 @@ def backup(
     targets = seed_tables(cloud, tables, tagged)
     cloud.create_tables([(LEASE_TABLE, {})])  # the slot-lease table, untagged: discovery never sees it
     limits = cloud.configure(latency_ms=conditions.latency_ms, rate_scale=conditions.scale)
-    gateway = DynamoDbGateway(rate_limits=limits)  # a warm container's: clients built before the clock starts
-    leases = SlotLeases(LeaseTable(LEASE_TABLE))
+    gateway = DynamoDbGateway(
+        backup_clients(rate_limits=limits)
+    )  # a warm container's: clients built before the clock starts
+    leases = SlotLeases(LeaseTable(LEASE_TABLE, lease_client()))
     run_settings = settings(limits, reserve)
     slot = to_slot(datetime.now(UTC))
     backup_name = scheduled_name(PREFIX, PLAN, RULE, slot)
@@ -295,7 +298,7 @@ def prune(cloud: Cloud, name: str, *, seed: PruneSeed, conditions: Conditions, d
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     seeded, doomed = seed_prune(cloud, seed, now)
     limits = cloud.configure(latency_ms=conditions.latency_ms, rate_scale=conditions.scale)
-    gateway = DynamoDbGateway(rate_limits=limits)
+    gateway = DynamoDbGateway(backup_clients(rate_limits=limits))
     run_settings = settings(limits)
     cloud.reset_calls()
     server_cpu = cloud.cpu_seconds()

@@ -21,7 +21,7 @@ from botocore.exceptions import ReadTimeoutError
 
 from tablesafe.aws.clients import client_config
 from tablesafe.aws.dynamodb import as_datetime
-from tablesafe.aws.errors import GatewayError, call
+from tablesafe.aws.errors import GatewayError, call, pages
 
 Item = dict[str, Any]
 NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "TableNotFoundException"})
@@ -148,15 +148,9 @@ class DrillGateway:
     def table_names(self, prefix: str) -> list[str]:
         """Every table of the region whose name starts with `prefix` (ListTables, every page: AWS documents no
         order, so no page is skipped)."""
-        names: list[str] = []
-        params: dict[str, Any] = {"Limit": 100}
-        while True:
-            page = self._call(self._dynamodb.list_tables, "ListTables", **params)
-            names.extend(n for n in page.get("TableNames", []) if n.startswith(prefix))
-            last = page.get("LastEvaluatedTableName")
-            if not last:
-                return sorted(names)
-            params["ExclusiveStartTableName"] = last
+        listing = self._dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 100})
+        pages_ = pages("ListTables", self._dynamodb, listing)
+        return sorted(n for page in pages_ for n in page.get("TableNames", []) if n.startswith(prefix))
 
     def describe(self, name: str) -> DrillTable | None:
         """DescribeTable; None when there is no such table."""
@@ -187,15 +181,9 @@ class DrillGateway:
 
     def tags(self, arn: str) -> dict[str, str]:
         """ListTagsOfResource, every page (eventually consistent: tags written seconds ago may be missing)."""
-        tags: dict[str, str] = {}
-        params: dict[str, Any] = {"ResourceArn": arn}
-        while True:
-            page = self._call(self._dynamodb.list_tags_of_resource, "ListTagsOfResource", **params)
-            tags.update({t["Key"]: t.get("Value", "") for t in page.get("Tags", [])})
-            token = page.get("NextToken")
-            if not token:
-                return tags
-            params["NextToken"] = token
+        listing = self._dynamodb.get_paginator("list_tags_of_resource").paginate(ResourceArn=arn)
+        pages_ = pages("ListTagsOfResource", self._dynamodb, listing)
+        return {t["Key"]: t.get("Value", "") for page in pages_ for t in page.get("Tags", [])}
 
     def tag(self, arn: str, tags: Mapping[str, str]) -> None:
         """TagResource (idempotent: the same tags again change nothing)."""

@@ -25,6 +25,7 @@ from tablesafe.rules.naming import scheduled_name
 
 __all__ = ["BackupRun", "select_tables"]
 
+
 class BackupRun:
     """The work of one invocation; `execute` returns its report."""
 

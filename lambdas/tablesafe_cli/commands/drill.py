@@ -58,7 +58,7 @@ def cmd_drill(ctx: Context) -> int:
     if records is None:
         ctx.note("note: no drill records in this region (drills not deployed): the result is not recorded")
     steps = Steps(
-        gateway=DrillGateway.from_session(ctx.backups.session, validator_timeout=VALIDATOR_TIMEOUT_SECONDS),
+        gateway=DrillGateway.from_session(ctx.session, validator_timeout=VALIDATOR_TIMEOUT_SECONDS),
         records=records or _NoRecords(),
         prefix=config.prefix,
         plans={plan_name: plan},

@@ -13,7 +13,7 @@ from tablesafe.aws.drill_records import DrillRecord
 from tablesafe.aws.dynamodb import Backup, TableNotFound
 from tablesafe.rules.home_region import HOME_REGION_TAG
 from tablesafe_cli.context import Context
-from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, table_kind
+from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, may_be_drill, table_origin
 from tablesafe_cli.drills import drill_note, drill_records, record_json, with_drills
 from tablesafe_cli.formatting import format_age, format_size, pitr_text
 from tablesafe_cli.layout import Column, print_table
@@ -66,7 +66,7 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
                 details = ctx.tables.describe(name)
                 pitr = ctx.tables.pitr(name)
                 # Tags only where they decide something: a global table's home region, a drill table's mark.
-                wanted = details.replica_regions or name.startswith(f"{ctx.config.prefix}-drill-")
+                wanted = details.replica_regions or may_be_drill(name, ctx.config.prefix)
                 tags = ctx.tables.tags(details.arn) if wanted else None
             except TableNotFound:
                 return None  # deleted since the listing
@@ -82,8 +82,7 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
                 replicas=details.replica_regions,
                 home_tag=home,
                 table_id=details.table_id,
-                kind=table_kind(name, ctx.config.prefix, tags, details.restored_from),
-                restored_from=details.restored_from,
+                origin=table_origin(name, ctx.config.prefix, tags, details.restored_from),
             )
 
         statuses: list[TableStatus] = []
@@ -106,6 +105,8 @@ def _render(
     rows: list[list[str]] = []
     for s in statuses:
         notes = [f"[{'red' if f.kind in fail_on else 'yellow'}]{escape(f.message)}[/]" for f in s.issues]
+        if s.by_default:
+            notes.append("[dim]by default (no plan tag)[/]")
         if (drill := drill_note(drills.get(s.name), ctx.config.plans.get(s.plan or ""), now)) is not None:
             notes.append(f"[dim]{escape(drill)}[/]")
         if s.kind is not Kind.TABLE and s.plan is not None:

@@ -1,4 +1,5 @@
-"""tablesafe's infrastructure: the CDK context -> validated configuration -> one stack per region."""
+"""tablesafe's infrastructure, installed as `tablesafe_cdk`: the Tablesafe construct, and the standalone app's
+CDK context -> validated configuration -> one stack per region."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import os
 from collections.abc import Mapping
 
 from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
 
-from infra.archive import TablesafeArchiveStack
-from infra.config import TablesafeConfig, load_config
-from infra.stack import TablesafeStack
+from .archive import TablesafeArchiveStack
+from .config import TablesafeConfig, load_config
+from .construct import Tablesafe
+from .stack import TablesafeStack
+
+__all__ = ["Tablesafe", "TablesafeConfig", "TablesafeStack", "build_app", "load_config"]
 
 
 def build_app(app: App | None = None, environ: Mapping[str, str] = os.environ) -> tuple[App, TablesafeConfig]:
@@ -24,9 +27,15 @@ def build_app(app: App | None = None, environ: Mapping[str, str] = os.environ) -
     config = load_config(app.node.get_all_context(), environ)
     for region in config.regions:
         TablesafeStack(app, region, config=config)
+    if config.organization is not None:
+        from .organization import add_organization  # cdk-stacksets is needed only for an organization
+
+        add_organization(app, config)
     if config.archive.source_accounts:  # an archive account is set up: its stack, deployed on its own there
         TablesafeArchiveStack(app, config=config)
     # cdk-nag 3 is a policy-validation plugin: an unacknowledged finding fails synthesis. Acknowledgments (each with
     # its reason, next to the resource in code) are also written into the template's metadata, for review.
+    from cdk_nag import AwsSolutionsChecks  # the standalone app's checks: a user of the construct needs no cdk-nag
+
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True))
     return app, config

@@ -24,9 +24,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import TablesafeConfig
 from tablesafe import constants
 from tablesafe.config.archive import EXPORT_PREFIX, Archive, lock_days
+
+from .config import TablesafeConfig
 
 ARCHIVE_STACK_NAME = "TablesafeArchive"
 BACKUP_ROLE_PREFIX = "tablesafe-backup-"  # the backup role's fixed name in a stack that exports: + its region

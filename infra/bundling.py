@@ -22,15 +22,21 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DIR = ROOT / "lambdas" / "tablesafe"
+import tablesafe
+
+# The `tablesafe` package this interpreter imports: lambdas/tablesafe in the repository (PYTHONPATH or an editable
+# install), site-packages/tablesafe when tablesafe is pip-installed and the construct is used from another app.
+PACKAGE_DIR = Path(tablesafe.__file__).resolve().parent
 # What the functions import besides our own package; aws-lambda-powertools needs the other two at run time.
-DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing_extensions")
+# aws-xray-sdk (with wrapt) is what Powertools' Tracer records with (tablesafe:tracing).
+DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing_extensions", "aws-xray-sdk", "wrapt")
 # Never copied: local byte code (compiled for this interpreter), install records listing files we leave out,
 # and direct_url.json, which would put this machine's paths into the asset. Byte code for the runtime's Python is
 # compiled into the asset instead, when that Python is on this machine (see compile_for_runtime).
 _SKIPPED_PARTS = frozenset({"__pycache__"})
-_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
+# Compiled extensions are built for this machine, not for the Lambda's arm64 Python 3.13 (and would make the asset
+# differ between machines): left out. wrapt, the one dependency that has one, then runs its pure-Python version.
+_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo", ".so", ".pyd"})
 _SKIPPED_NAMES = frozenset({"RECORD", "direct_url.json"})
 # `python -m tablesafe` starts the operator CLI, which is not in the asset (lambdas/tablesafe_cli).
 _SKIPPED_PACKAGE_FILES = frozenset({PurePosixPath("tablesafe/__main__.py")})

@@ -22,8 +22,11 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
-from infra.config import TablesafeConfig
-from infra.functions import (
+from tablesafe import constants
+from tablesafe.drill.names import drill_prefix
+
+from .config import TablesafeConfig
+from .functions import (
     ASYNC_MAX_EVENT_AGE,
     LEASE_TABLE_NAME_BYTES,
     LOG_RETENTION,
@@ -36,9 +39,7 @@ from infra.functions import (
     _dynamodb_arn,
     function_environment,
 )
-from infra.monitoring import FAILURE_PERIOD, SERVICE_DIMENSION, Monitoring, describe, no_success_window
-from tablesafe import constants
-from tablesafe.drill.names import drill_prefix
+from .monitoring import FAILURE_PERIOD, SERVICE_DIMENSION, Monitoring, describe, no_success_window
 
 DRILL_FUNCTION_NAME = "tablesafe-drill"
 DRILL_MEMORY_MB = 512  # the count scan's threads and pages; no item is held in memory
@@ -115,6 +116,7 @@ class RestoreDrills(Construct):
             memory_size=DRILL_MEMORY_MB,
             environment=environment,
             log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE if config.tracing else None,  # as the other functions (tablesafe:tracing)
             retry_attempts=DRILL_RETRY_ATTEMPTS,
             max_event_age=ASYNC_MAX_EVENT_AGE,
         )
@@ -152,7 +154,11 @@ class RestoreDrills(Construct):
         for statement in statements:
             self.function.add_to_role_policy(statement)
         for finding, reason in (
-            ("Resource::*", "ListTables, ListBackups and tag:GetResources do not support resource-level permissions."),
+            (
+                "Resource::*",
+                "ListTables, ListBackups and tag:GetResources do not support resource-level permissions, nor do "
+                "X-Ray's PutTraceSegments and PutTelemetryRecords (tablesafe:tracing).",
+            ),
             (
                 f"Resource::{_as_nag_sees_it(self, 'table/*/backup/*')}",
                 "Backups are named by DynamoDB (table/<table>/backup/<id>); the drill restores only the latest "
@@ -229,6 +235,9 @@ class RestoreDrills(Construct):
                     "the wrong shape or item count, too slowly, or its validator said no. The drill function's "
                     "'drill result' lines name the table and the reason.",
                     metric=drill_metric(constants.M_DRILLS_FAILED, plan),
+                    # Emitted by every drill run, 0 included: keeping the state between runs sends one notification
+                    # per lasting failure and an OK at the first run without one (infra/monitoring.py).
+                    missing=cw.TreatMissingData.IGNORE,
                 )
             )
             overdue = drill_metric(constants.M_DRILLS_OVERDUE, plan).with_(statistic=cw.Stats.MAXIMUM)

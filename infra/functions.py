@@ -13,12 +13,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.archive import backup_role_name, exports_configured
-from infra.bundling import code_asset
-from infra.config import PLANS, TablesafeConfig
-from infra.leases import SlotLeaseTable
 from tablesafe import constants
 from tablesafe.config.plans import ConfigError, plans_as_json
+
+from .archive import backup_role_name, exports_configured
+from .bundling import code_asset
+from .config import PLANS, TablesafeConfig
+from .leases import SlotLeaseTable
 
 # Fixed names, so that a function can grant itself lambda:InvokeFunction (to hand a long run to a continuation)
 # by ARN, without a circular reference between the function and its own role's policy.
@@ -34,6 +35,7 @@ ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to read a failed event after the alarm
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"  # Powertools' Tracer records nothing (tablesafe:tracing false)
 LAMBDA_ENV_LIMIT_BYTES = 4096  # Lambda: "the total size of all environment variables can't exceed 4 KB"
 # The lease table's name is CloudFormation's to choose (up to DynamoDB's 255 characters): counted at its longest.
 LEASE_TABLE_NAME_BYTES = 255
@@ -52,6 +54,8 @@ def function_environment(config: TablesafeConfig, service: str) -> dict[str, str
         "POWERTOOLS_SERVICE_NAME": service,
         "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        **({} if config.tracing else {TRACE_DISABLED: "true"}),
+        **({constants.ENV_DEFAULT_PLAN: config.default_plan} if config.default_plan else {}),
     }
 
 
@@ -112,7 +116,7 @@ class BackupFunctions(Construct):
             memory_mb=PRUNE_MEMORY_MB,
             description="tablesafe: deletes tablesafe's own expired backups",
         )
-        self._grant_backup(self.backup)
+        self._grant_backup(self.backup, list_tables=config.default_plan is not None)
         self.leases.grant_holder(self.backup)
         self._grant_prune(self.prune)
 
@@ -159,6 +163,8 @@ class BackupFunctions(Construct):
             memory_size=memory_mb,
             environment=environment,
             log_group=log_group,
+            # X-Ray active tracing: Lambda samples and sends the invocation's segment; Powertools' Tracer adds ours.
+            tracing=lambda_.Tracing.ACTIVE if config.tracing else None,
             retry_attempts=ASYNC_RETRY_ATTEMPTS,
             max_event_age=ASYNC_MAX_EVENT_AGE,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
@@ -180,7 +186,7 @@ class BackupFunctions(Construct):
         _depend_on_policy_only(function, role)
         return function
 
-    def _grant_backup(self, function: lambda_.Function) -> None:
+    def _grant_backup(self, function: lambda_.Function, *, list_tables: bool = False) -> None:
         tables = _dynamodb_arn(self, "table/*")
         statements = [
             iam.PolicyStatement(
@@ -196,7 +202,12 @@ class BackupFunctions(Construct):
             # ListBackups and GetResources support no resource-level permissions.
             iam.PolicyStatement(sid="ListBackups", actions=["dynamodb:ListBackups"], resources=["*"]),
             iam.PolicyStatement(sid="FindTaggedTables", actions=["tag:GetResources"], resources=["*"]),
+            # The other deployed regions' table names: only a table named there can be a replica homed there
+            # (backup/replicas.py). ListTables supports no resource-level permissions either.
+            iam.PolicyStatement(sid="ListTablesOfDeployedRegions", actions=["dynamodb:ListTables"], resources=["*"]),
         ]
+        if list_tables:  # tablesafe:defaultPlan: every table of the region, tagged or not
+            statements.append(iam.PolicyStatement(sid="ListTables", actions=["dynamodb:ListTables"], resources=["*"]))
         for statement in statements:
             function.add_to_role_policy(statement)
         self._suppress_wildcards(
@@ -204,7 +215,9 @@ class BackupFunctions(Construct):
             [
                 (
                     "Resource::*",
-                    "dynamodb:ListBackups and tag:GetResources do not support resource-level permissions.",
+                    "dynamodb:ListBackups, dynamodb:ListTables and tag:GetResources do not support resource-level "
+                    "permissions, nor do "
+                    "X-Ray's PutTraceSegments and PutTelemetryRecords (tablesafe:tracing).",
                 ),
                 (
                     f"Resource::{_as_nag_sees_it(self, 'table/*')}",
@@ -229,7 +242,11 @@ class BackupFunctions(Construct):
         self._suppress_wildcards(
             function,
             [
-                ("Resource::*", "dynamodb:ListBackups does not support resource-level permissions."),
+                (
+                    "Resource::*",
+                    "dynamodb:ListBackups does not support resource-level permissions, nor do X-Ray's "
+                    "PutTraceSegments and PutTelemetryRecords (tablesafe:tracing).",
+                ),
                 (
                     f"Resource::{_as_nag_sees_it(self, 'table/*/backup/*')}",
                     "Backups are named by DynamoDB (table/<table>/backup/<id>), not by us; the function deletes "
@@ -259,7 +276,8 @@ def _as_nag_sees_it(scope: Construct, resource: str) -> str:
     """A DynamoDB ARN of this stack as cdk-nag names it in a finding (pseudo parameters as <AWS::...>)."""
     stack = Stack.of(scope)
     partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
-    return f"arn:{partition}:dynamodb:{stack.region}:<AWS::AccountId>:{resource}"
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region  # a stack without a region
+    return f"arn:{partition}:dynamodb:{region}:<AWS::AccountId>:{resource}"
 
 
 def _depend_on_policy_only(function: lambda_.Function, role: iam.Role) -> None:

@@ -30,13 +30,15 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import TablesafeConfig
 from tablesafe import constants
+
+from .config import TablesafeConfig
 
 SERVICE_DIMENSION = "service"  # added by Powertools Metrics to every metric
 FAILURE_PERIOD = Duration.minutes(5)
 DASHBOARD_PERIOD = Duration.hours(1)
 GAUGE_PERIOD = Duration.days(1)  # stored bytes and cost are measured once per (daily) prune run
+BACKLOG_DAYS = 3  # the expired backlog alarms once it has not shrunk from one day to the next this many days running
 # How long a rule may go without a successful run before its alarm fires, as a multiple of its interval.
 NO_SUCCESS_FACTOR = 1.5
 # CloudWatch PutMetricAlarm: Period x EvaluationPeriods may not exceed 7 days, or 1 day for periods under 1 hour.
@@ -194,6 +196,7 @@ class Monitoring(Construct):
             description="The prune run could not list or delete the backups of some tables.",
             metric=prune_metric(constants.M_PRUNE_TABLES_FAILED, config.dry_run),
         )
+        self._backlog_alarm(config.dry_run)
         self._alarm(
             "DeadLetterQueueNotEmpty",
             name="tablesafe-dead-letter-queue-not-empty",
@@ -278,6 +281,29 @@ class Monitoring(Construct):
             evaluation_periods=window.evaluation_periods,
             # A dead man's switch: no data means no run, which is what this alarm is for.
             missing=cw.TreatMissingData.BREACHING,
+        )
+
+    def _backlog_alarm(self, dry_run: bool) -> None:
+        # ExpiredBacklog comes once a run, from its last invocation; a retention cut makes it large for days, which
+        # is expected and no failure. What is not: a backlog that no longer shrinks (deletions failing, or the
+        # daily rate below what expires each day). DIFF compares each day's value with the day before's.
+        backlog = prune_metric(constants.M_EXPIRED_BACKLOG, dry_run, period=GAUGE_PERIOD).with_(
+            statistic=cw.Stats.MINIMUM
+        )
+        self._alarm(
+            "ExpiredBacklogNotShrinking",
+            name="tablesafe-expired-backlog-not-shrinking",
+            description=f"The backups past retention that the prune still has to delete (ExpiredBacklog) have not "
+            f"shrunk from one day to the next for {BACKLOG_DAYS} days: the prune is not keeping up, and their "
+            "storage keeps costing. The prune function's 'expired backups remain' lines give the backlog and the "
+            "days to clear it; docs/operations.md, retention cut.",
+            metric=cw.MathExpression(
+                expression="IF(backlog > 0 AND DIFF(backlog) >= 0, 1, 0)",
+                using_metrics={"backlog": backlog},
+                period=GAUGE_PERIOD,
+                label="expired backlog not shrinking",
+            ),
+            evaluation_periods=BACKLOG_DAYS,
         )
 
     def _alarm(

@@ -14,8 +14,9 @@ from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import TablesafeConfig
 from tablesafe import constants
+
+from .config import TablesafeConfig
 
 # Scheduler hands the event to Lambda's asynchronous queue; that call fails only when Lambda throttles or is
 # unavailable, which passes. A backup that starts late is still a backup of its slot (the run is named after the

@@ -1,16 +1,12 @@
-"""One tablesafe stack per region: it only composes the functions, their schedules and their monitoring."""
+"""One tablesafe stack per region: the standalone app's stack, holding the Tablesafe construct and nothing else."""
 
 from __future__ import annotations
 
 from aws_cdk import Environment, Stack
 from constructs import Construct
 
-from infra.archive import ArchiveExports, exports_configured
-from infra.config import TablesafeConfig
-from infra.drills import RestoreDrills, drills_configured
-from infra.functions import BackupFunctions
-from infra.monitoring import Monitoring
-from infra.schedules import Schedules
+from .config import TablesafeConfig
+from .construct import STANDALONE_ID, Tablesafe
 
 STACK_NAME_PREFIX = "Tablesafe"
 
@@ -32,36 +28,10 @@ class TablesafeStack(Stack):
             env=Environment(region=region),
             description=f"tablesafe: scheduled on-demand backups of tagged DynamoDB tables in {region}",
         )
-        self.functions = BackupFunctions(self, "BackupFunctions", config=config)
-        self.schedules = Schedules(
-            self,
-            "Schedules",
-            config=config,
-            backup=self.functions.backup,
-            prune=self.functions.prune,
-            dead_letter_queue=self.functions.dead_letter_queue,
-        )
-        self.monitoring = Monitoring(
-            self,
-            "Monitoring",
-            config=config,
-            backup=self.functions.backup,
-            prune=self.functions.prune,
-            dead_letter_queue=self.functions.dead_letter_queue,
-        )
-        if exports_configured(config):
-            self.archive = ArchiveExports(
-                self,
-                "ArchiveExports",
-                config=config,
-                backup=self.functions.backup,
-                prune=self.functions.prune,
-                lease_table_arn=self.functions.leases.table.table_arn,
-                topic=self.monitoring.topic,
-            )
-        # Restore drills only when a plan asks for them (a restore costs money).
-        self.drills = (
-            RestoreDrills(self, "RestoreDrills", config=config, functions=self.functions, monitoring=self.monitoring)
-            if drills_configured(config)
-            else None
-        )
+        # Under the `Default` id, which CDK leaves out of logical ids: the resources keep the ids they had when
+        # the stack built them itself, so a deployed stack updates in place.
+        self.tablesafe = Tablesafe(self, STANDALONE_ID, config=config)
+        self.functions = self.tablesafe.functions
+        self.schedules = self.tablesafe.schedules
+        self.monitoring = self.tablesafe.monitoring
+        self.drills = self.tablesafe.drills

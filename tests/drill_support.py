@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.drill_records import DrillRecords
 from tablesafe.aws.drills import DrillGateway
 from tablesafe.aws.dynamodb import DynamoDbGateway
@@ -125,11 +126,12 @@ class World:
     validator: FakeValidator | None = None
     validator_timeout: int = 5
     read_units: float = 100_000.0
+    page_limit: int = 10_000
 
     def __post_init__(self) -> None:
         self.ddb = self.standin.client("dynamodb")
         create_lease_table(self.ddb)
-        self._discovery = DynamoDbGateway(rate_limits=FAST)
+        self._discovery = DynamoDbGateway(backup_clients(rate_limits=FAST))
         self._deps: DrillDeps | None = None
 
     def table(self, name: str, items: int = 20, plan: str = "daily") -> str:
@@ -185,9 +187,16 @@ class World:
             time_reserve_seconds=5,
         )
 
-    def run(self, *, time_left: float = 600.0, leases: bool = True) -> DrillReport:
-        """One drill invocation at the clock's time."""
-        return run_drills(self.deps(leases=leases), self.settings(), now=self.clock, time_left=lambda: time_left)
+    def run(self, *, time_left: float | Callable[[], float] = 600.0, leases: bool = True) -> DrillReport:
+        """One drill invocation at the clock's time; `time_left` in seconds (above the 5 s reserve), or a callable."""
+        left = time_left if callable(time_left) else (lambda: float(time_left))  # type: ignore[misc]
+        return run_drills(
+            self.deps(leases=leases),
+            self.settings(),
+            now=self.clock,
+            time_left=lambda: left() + 5,
+            page_limit=self.page_limit,
+        )
 
     def drill_tables(self) -> list[str]:
         return sorted(n for n in self.ddb.list_tables()["TableNames"] if n.startswith("tablesafe-drill-"))

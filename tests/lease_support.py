@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.leases import PARTITION_KEY, TTL_ATTRIBUTE
+from tablesafe.aws.clients import lease_client
 from tablesafe.aws.lease_table import LeaseTable
 from tablesafe.slots.lease import SlotLeases, WaitPolicy
 
@@ -27,7 +28,7 @@ def create_lease_table(ddb: Any, name: str = LEASE_TABLE) -> str:
 def slot_leases(name: str = LEASE_TABLE, **kwargs: Any) -> SlotLeases:
     """SlotLeases on the table through the environment's endpoint; kwargs as SlotLeases takes them."""
     kwargs.setdefault("policy", WaitPolicy())
-    return SlotLeases(LeaseTable(name), **kwargs)
+    return SlotLeases(LeaseTable(name, lease_client()), **kwargs)
 
 
 def lease_items(ddb: Any, name: str = LEASE_TABLE) -> list[dict[str, Any]]:

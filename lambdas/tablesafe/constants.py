@@ -9,6 +9,8 @@ ENV_BACKUP_NAME_PREFIX: Final = "TABLESAFE_BACKUP_NAME_PREFIX"
 ENV_DRY_RUN: Final = "TABLESAFE_DRY_RUN"  # "true" | "false"
 ENV_STORAGE_PRICE: Final = "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"
 ENV_GLOBAL_TABLES: Final = "TABLESAFE_GLOBAL_TABLES"  # "home-region" | "every-region"
+# Optional: the plan of every table without the plan tag (`tablesafe:defaultPlan`); set only when configured.
+ENV_DEFAULT_PLAN: Final = "TABLESAFE_DEFAULT_PLAN"
 # Comma-separated: the regions the app deploys to (`tablesafe:regions`), the only ones a global table's home can be.
 # Optional: without it (older deployments) every region holding a replica counts.
 ENV_REGIONS: Final = "TABLESAFE_REGIONS"
@@ -81,6 +83,7 @@ M_BACKUPS_IN_USE_SKIPPED: Final = "BackupsInUseSkipped"
 M_ORPHANED_BACKUPS: Final = "OrphanedBackups"
 M_PRUNE_TABLES_FAILED: Final = "PruneTablesFailed"
 M_PRUNE_RUN_DURATION: Final = "PruneRunDuration"  # seconds
+M_EXPIRED_BACKLOG: Final = "ExpiredBacklog"  # at a run's end: backups the rules delete, still stored (not a failure)
 M_STORED_BACKUPS: Final = "StoredBackups"  # per Plan, of what the run listed
 M_STORED_BYTES: Final = "StoredBytes"
 M_ESTIMATED_MONTHLY_COST: Final = "EstimatedMonthlyCost"  # USD

@@ -32,6 +32,7 @@ class CliConfig:
     global_tables: str = constants.DEFAULT_GLOBAL_TABLES
     regions: tuple[str, ...] | None = None  # where tablesafe is deployed; None: not configured (any replica region)
     archive: Archive = field(default_factory=Archive)  # where exports go (`tablesafe:archive`)
+    default_plan: str | None = None  # `tablesafe:defaultPlan`: the plan of every table without the plan tag
 
 
 def load_config(path: Path, *, explicit: bool) -> CliConfig:
@@ -64,4 +65,5 @@ def _from_context(path: Path, context: Mapping[str, object]) -> CliConfig:
         global_tables=config.global_tables,
         regions=config.regions or None,
         archive=config.archive,
+        default_plan=config.default_plan,
     )

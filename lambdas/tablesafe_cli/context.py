@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoRegionError, ProfileNotFound
+from botocore.exceptions import (
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoRegionError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from tablesafe.aws.clients import rate_limits_from_env
+from tablesafe.aws.clients import backup_clients, rate_limits_from_env, table_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway, TableNotFound
 from tablesafe.aws.tables import TableDetails, TableGateway
 from tablesafe_cli import config as cli_config
@@ -26,8 +32,10 @@ from tablesafe_cli.errors import Failure, UsageError
 # Wider than any row: with --wide, or when stdout is not a terminal, a table has its natural width, one line a row
 # whatever COLUMNS says, so what a script reads does not depend on the terminal it ran from.
 UNLIMITED_WIDTH = 100_000
-# Sends of one call that fail to connect before the CLI gives up: botocore's standard mode would make nine, with
-# backoff, about 70 s against an endpoint that is down; two take at most two connect timeouts (5 s each).
+# Sends of one call that fail to connect, or connect and get no answer, before the CLI gives up: botocore's standard
+# mode would make nine, with backoff: about 70 s against an endpoint that is down, about ten minutes against one that
+# takes the connection and never answers. Two take at most two connect timeouts (5 s each), or two read timeouts
+# (30 or 60 s, aws/clients.py): a hung endpoint is rare, and a slow answer is retried once.
 CONNECT_ATTEMPTS = 2
 
 
@@ -55,7 +63,9 @@ class Context:
         self.json: bool = args.json
         if out is None or args.wide:
             wide = args.wide or not sys.stdout.isatty()
-            out = Console(soft_wrap=False, width=UNLIMITED_WIDTH if wide else None, file=out.file if out else None)
+            out = Console(
+                soft_wrap=False, emoji=False, width=UNLIMITED_WIDTH if wide else None, file=out.file if out else None
+            )
         self.out = out
         self.err = Console(stderr=True)
         self.config = load_config(Path(args.config), explicit=args.config_given)
@@ -66,8 +76,9 @@ class Context:
         try:
             session = boto3.Session(profile_name=args.profile, region_name=args.region)
             session.events.register("needs-retry", give_up_unreachable)  # every client of the session inherits it
-            self.backups = DynamoDbGateway(session, rate_limits=rate_limits)
-            self.tables = TableGateway(session, rate_limits=rate_limits)
+            self.session = session  # for the clients a command builds itself (drill)
+            self.backups = DynamoDbGateway(backup_clients(session, rate_limits=rate_limits))
+            self.tables = TableGateway(table_clients(session, rate_limits=rate_limits))
         except ProfileNotFound:
             raise UsageError(f"--profile {args.profile}: no such profile in the AWS config files") from None
         except NoRegionError:
@@ -103,14 +114,16 @@ class Context:
         self.out.file.write(text + "\n")
 
     def note(self, message: str) -> None:
-        """A remark for the operator, on stderr so that stdout stays parseable."""
-        self.err.print(message, highlight=False, markup=False)
+        """A remark for the operator, on stderr so that stdout stays parseable; never wrapped, as it may name tables."""
+        self.err.print(message, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def give_up_unreachable(attempts: int, caught_exception: Exception | None = None, **_: Any) -> None:
-    """A botocore needs-retry handler: after CONNECT_ATTEMPTS sends that could not connect, raise the error (which
-    names the endpoint) instead of letting the retry mode send again; other errors are left to the retry mode."""
-    if isinstance(caught_exception, EndpointConnectionError | ConnectTimeoutError) and attempts >= CONNECT_ATTEMPTS:
+    """A botocore needs-retry handler: after CONNECT_ATTEMPTS sends that could not connect or got no answer, raise
+    the error (which names the endpoint) instead of letting the retry mode send again; other errors (throttles,
+    5xx answers) are left to the retry mode."""
+    unreachable = EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError
+    if isinstance(caught_exception, unreachable) and attempts >= CONNECT_ATTEMPTS:
         raise caught_exception
 
 

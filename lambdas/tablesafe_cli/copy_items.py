@@ -4,18 +4,18 @@ With skip-existing (the default) each item is written by a conditional PutItem, 
 in the meantime is never overwritten: the existence check and the write are one atomic operation. A BatchGetItem of
 the live table's keys first skips the items already there, which saves the write capacity a failed conditional put
 would still consume; the condition, not this look-up, is the guard. With overwrite, items go in BatchWriteItem calls
-of 25, and unprocessed items are retried with exponential backoff and full jitter.
+of 25. Unprocessed keys and items, and what botocore did not already resend, are sent again under the one retry
+policy (tablesafe.aws.retry); a throttle or a lost answer botocore already retried is reported, not resent.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, Throttled
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import (
     BATCH_GET_LIMIT,
     BATCH_WRITE_LIMIT,
@@ -25,7 +25,13 @@ from tablesafe.aws.tables import (
 )
 from tablesafe_cli.copy_report import Action, CopyProgress, CopyReport, CopyStopped, FailedItem, Mode, Selection
 from tablesafe_cli.item_keys import KeyIdentity, canonical, key_identity, key_of, parse_key, unique_keys
-from tablesafe_cli.restore import Backoff, RestoreError
+from tablesafe_cli.parallel_scan import parallel_scan
+from tablesafe_cli.restore import RestoreError
+
+
+def copy_retry(sleep: Callable[[float], None] = time.sleep) -> RetryPolicy:
+    """The retry policy of a copy: ten sends, 0.05 s doubling to at most 5 s between them, full jitter."""
+    return RetryPolicy(attempts=10, base=0.05, cap=5.0, sleep=sleep)
 
 
 def check_same_key(source: TableDetails, target: TableDetails) -> None:
@@ -49,14 +55,14 @@ def copy_items(
     mode: Mode = Mode.SKIP_EXISTING,
     dry_run: bool = False,
     workers: int = 16,
-    backoff: Backoff | None = None,
+    retry: RetryPolicy | None = None,
     on_progress: Callable[[CopyProgress], None] = lambda _: None,
 ) -> CopyReport:
     """Copy the selected items from `source` into `target`; see the module docstring for the write modes.
 
     If reading stops part-way (keys still unprocessed after the retries, a Scan or Query page that fails), what is
     in flight is finished and the report says what was written, skipped and failed, and `stopped` why."""
-    backoff = backoff or Backoff()
+    retry = retry or copy_retry()
     started = time.monotonic()
     if source == target:
         raise RestoreError("--from and --to name the same table")
@@ -70,9 +76,9 @@ def copy_items(
     if not keys and selection.key_condition is None:
         progress.total = source_table.item_count or None  # an estimate (AWS refreshes it about every six hours)
     read: set[KeyIdentity] = set()  # keys read so far, to tell which were never attempted if the copy stops
-    batches = _batches(tables, source, selection, keys, key_names, backoff, report)
+    batches = _batches(tables, source, selection, keys, key_names, retry, report)
     try:
-        _copy_batches(tables, target, batches, key_names, mode, dry_run, workers, backoff, report, progress,
+        _copy_batches(tables, target, batches, key_names, mode, dry_run, workers, retry, report, progress,
                       on_progress, read if keys else None)  # fmt: skip
     except CopyStopped as stop:
         report.stopped = stop.reason
@@ -90,12 +96,12 @@ def _batches(
     selection: Selection,
     keys: Sequence[Item],
     key_names: Sequence[str],
-    backoff: Backoff,
+    retry: RetryPolicy,
     report: CopyReport,
 ) -> Iterator[list[Item]]:
     """The selected items of `source`, a batch at a time; CopyStopped when reading stops part-way."""
     if keys:
-        yield from _read_keys(tables, source, keys, key_names, backoff, report)
+        yield from _read_keys(tables, source, keys, key_names, retry, report)
         return
     operation = "Query" if selection.key_condition is not None else "Scan"
     if selection.key_condition is not None:
@@ -110,7 +116,7 @@ def _batches(
             )
         )
     else:
-        pages = _parallel_scan(tables, source, selection)
+        pages = parallel_scan(tables, source, selection)
     started = False
     try:
         for page in pages:
@@ -130,7 +136,7 @@ def _copy_batches(
     mode: Mode,
     dry_run: bool,
     workers: int,
-    backoff: Backoff,
+    retry: RetryPolicy,
     report: CopyReport,
     progress: CopyProgress,
     on_progress: Callable[[CopyProgress], None],
@@ -156,12 +162,12 @@ def _copy_batches(
                 if read is not None:
                     read.update(key_identity(i, key_names) for i in batch)
                 if dry_run:
-                    _plan(tables, target, batch, key_names, mode, backoff, report.planned)
+                    _plan(tables, target, batch, key_names, mode, retry, report.planned)
                     progress.done = len(report.planned)
                     on_progress(progress)
                     continue
                 for unit in _write_units(batch, mode):
-                    pending.add(pool.submit(_write, tables, target, unit, key_names, mode, backoff))
+                    pending.add(pool.submit(_write, tables, target, unit, key_names, mode, retry))
                 while len(pending) >= workers * 2:  # bounded: the reader never runs far ahead of the writers
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     collect(done)
@@ -179,23 +185,23 @@ def _write_units(batch: Sequence[Item], mode: Mode) -> Iterator[list[Item]]:
 
 
 def _write(
-    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], mode: Mode, backoff: Backoff
+    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], mode: Mode, retry: RetryPolicy
 ) -> tuple[int, int, list[FailedItem]]:
     """Write one unit; returns (copied, skipped, failed)."""
     if mode is Mode.SKIP_EXISTING:
-        return _copy_absent(tables, target, items, key_names, backoff)
-    return _batch_put(tables, target, items, key_names, backoff)
+        return _copy_absent(tables, target, items, key_names, retry)
+    return _batch_put(tables, target, items, key_names, retry)
 
 
 def _copy_absent(
-    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], backoff: Backoff
+    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], retry: RetryPolicy
 ) -> tuple[int, int, list[FailedItem]]:
     """Skip the items the live table has, then put each other one on the condition that it is still absent."""
     # The look-up (keys only) saves a write per present item: a conditional put that fails still costs capacity.
     # It is an optimisation, not the guard: the condition on each put is what keeps an item written meanwhile.
     # Keys it could not read count as absent: their put's condition still keeps an existing item.
     try:
-        found, _, _ = _batch_get_all(tables, target, [key_of(i, key_names) for i in items], backoff, only=key_names)
+        found, _, _ = _batch_get_all(tables, target, [key_of(i, key_names) for i in items], retry, only=key_names)
     except GatewayError:
         found = []  # the puts meet the same error, if it is real, and report it per item
     present = {key_identity(i, key_names) for i in found}
@@ -204,48 +210,46 @@ def _copy_absent(
         if key_identity(item, key_names) in present:
             skipped += 1
             continue
-        c, s, f = _put_if_absent(tables, target, item, key_names, backoff)
+        c, s, f = _put_if_absent(tables, target, item, key_names, retry)
         copied, skipped = copied + c, skipped + s
         failed.extend(f)
     return copied, skipped, failed
 
 
 def _put_if_absent(
-    tables: TableGateway, target: str, item: Item, key_names: Sequence[str], backoff: Backoff
+    tables: TableGateway, target: str, item: Item, key_names: Sequence[str], retry: RetryPolicy
 ) -> tuple[int, int, list[FailedItem]]:
     last = ""
-    for attempt in range(backoff.attempts):
+    for _ in retry.tries():
         try:
             written = tables.put_if_absent(target, item, key_names[0])
-        except (Throttled, AmbiguousResult) as error:
-            # Safe to send again: if the lost attempt did write, the retry finds the item and counts it skipped.
-            last = str(error)
-            backoff.pause(attempt)
-            continue
         except GatewayError as error:
-            return 0, 0, [FailedItem(key_of(item, key_names), str(error))]
+            # Safe to send again: if the lost attempt did write, the retry finds the item and counts it skipped.
+            if not _resendable(error, retry):
+                return 0, 0, [FailedItem(key_of(item, key_names), str(error))]
+            last = str(error)
+            continue
         return (1, 0, []) if written else (0, 1, [])
-    return 0, 0, [FailedItem(key_of(item, key_names), f"gave up after {backoff.attempts} attempts: {last}")]
+    return 0, 0, [FailedItem(key_of(item, key_names), f"gave up after {retry.attempts} attempts: {last}")]
 
 
 def _batch_put(
-    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], backoff: Backoff
+    tables: TableGateway, target: str, items: list[Item], key_names: Sequence[str], retry: RetryPolicy
 ) -> tuple[int, int, list[FailedItem]]:
     remaining = items
     last = "unprocessed"
-    for attempt in range(backoff.attempts):
+    for _ in retry.tries():
         try:
             remaining = tables.batch_put(target, remaining)
-        except (Throttled, AmbiguousResult) as error:
-            last = str(error)  # nothing (or, if ambiguous, the same puts again) was written: send it all again
         except GatewayError as error:
-            return len(items) - len(remaining), 0, [FailedItem(key_of(i, key_names), str(error)) for i in remaining]
+            if not _resendable(error, retry):
+                return len(items) - len(remaining), 0, [FailedItem(key_of(i, key_names), str(error)) for i in remaining]
+            last = str(error)  # nothing (or, if ambiguous, the same puts again) was written: send it all again
         else:
             last = "still unprocessed"
         if not remaining:
             return len(items), 0, []
-        backoff.pause(attempt)
-    reason = f"{last} after {backoff.attempts} attempts"
+    reason = f"{last} after {retry.attempts} attempts"
     return len(items) - len(remaining), 0, [FailedItem(key_of(i, key_names), reason) for i in remaining]
 
 
@@ -255,14 +259,14 @@ def _plan(
     batch: Sequence[Item],
     key_names: Sequence[str],
     mode: Mode,
-    backoff: Backoff,
+    retry: RetryPolicy,
     planned: list[tuple[Action, Item]],
 ) -> None:
     """Add to `planned` what writing `batch` would do, from one look at the live table (nothing is written)."""
     for start in range(0, len(batch), BATCH_GET_LIMIT):
         chunk = batch[start : start + BATCH_GET_LIMIT]
         try:
-            found, unread, why = _batch_get_all(tables, target, [key_of(i, key_names) for i in chunk], backoff)
+            found, unread, why = _batch_get_all(tables, target, [key_of(i, key_names) for i in chunk], retry)
         except GatewayError as error:
             found, unread, why = [], list(chunk), str(error)
         if unread:
@@ -288,14 +292,14 @@ def _read_keys(
     source: str,
     keys: Sequence[Item],
     key_names: Sequence[str],
-    backoff: Backoff,
+    retry: RetryPolicy,
     report: CopyReport,
 ) -> Iterator[list[Item]]:
     """The items of distinct `keys`, 100 a BatchGetItem; CopyStopped once keys stay unread after the retries."""
     for start in range(0, len(keys), BATCH_GET_LIMIT):
         chunk = keys[start : start + BATCH_GET_LIMIT]
         try:
-            found, unread, why = _batch_get_all(tables, source, chunk, backoff)
+            found, unread, why = _batch_get_all(tables, source, chunk, retry)
         except GatewayError as error:
             if not start:
                 raise  # nothing read yet: the error itself is the answer
@@ -309,74 +313,29 @@ def _read_keys(
 
 
 def _batch_get_all(
-    tables: TableGateway, table: str, keys: Sequence[Item], backoff: Backoff, *, only: Sequence[str] = ()
+    tables: TableGateway, table: str, keys: Sequence[Item], retry: RetryPolicy, *, only: Sequence[str] = ()
 ) -> tuple[list[Item], list[Item], str]:
-    """BatchGetItem of up to 100 keys, retrying unprocessed keys with backoff: (found, still unread, why unread).
+    """BatchGetItem of up to 100 keys, retrying unprocessed keys with retry: (found, still unread, why unread).
 
-    Throttled and ambiguous calls are sent again (a read); any other GatewayError is raised."""
+    A throttled or ambiguous call botocore did not resend is sent again (a read); any other GatewayError, and one
+    botocore already resent, is raised."""
     found: list[Item] = []
     remaining = list(keys)
     why = "unprocessed"
-    for attempt in range(backoff.attempts):
+    for _ in retry.tries():
         try:
             items, remaining = tables.batch_get(table, remaining, only=only)
             found.extend(items)
             why = "unprocessed"
-        except (Throttled, AmbiguousResult) as error:
+        except GatewayError as error:
+            if not _resendable(error, retry):
+                raise
             why = str(error)
         if not remaining:
             return found, [], ""
-        if attempt + 1 < backoff.attempts:
-            backoff.pause(attempt)
-    return found, remaining, f"{why} after {backoff.attempts} tries"
+    return found, remaining, f"{why} after {retry.attempts} tries"
 
 
-def _parallel_scan(tables: TableGateway, source: str, selection: Selection) -> Iterator[list[Item]]:
-    """Scan all segments at once; pages are yielded as they arrive, and an error in any segment is raised."""
-    segments = max(1, selection.segments)
-    pages: queue.Queue[list[Item] | BaseException | None] = queue.Queue(maxsize=segments * 4)
-    stop = threading.Event()
-
-    def put(value: list[Item] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                pages.put(value, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def scan(segment: int) -> None:
-        try:
-            for page in tables.scan(
-                source,
-                segment=segment,
-                total_segments=segments,
-                filter_expression=selection.filter_expression,
-                names=selection.names,
-                values=selection.values,
-            ):
-                if page.items and not put(page.items):
-                    return
-        except BaseException as error:  # handed to the consumer, which raises it
-            put(error)
-        finally:
-            put(None)
-
-    threads = [threading.Thread(target=scan, args=(s,), daemon=True, name=f"scan-{s}") for s in range(segments)]
-    for thread in threads:
-        thread.start()
-    finished = 0
-    try:
-        while finished < segments:
-            value = pages.get()
-            if value is None:
-                finished += 1
-            elif isinstance(value, BaseException):
-                raise value
-            else:
-                yield value
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=5)
+def _resendable(error: GatewayError, retry: RetryPolicy) -> bool:
+    """A throttle or a lost answer that botocore did not already resend; never anything else."""
+    return isinstance(error, Throttled | AmbiguousResult) and retry.may_retry(error)

@@ -11,15 +11,16 @@ from typing import Any
 from tablesafe.aws.dynamodb import Backup
 from tablesafe.aws.tables import PitrState, RestoredFrom
 from tablesafe.config.plans import Plan
-from tablesafe.prune.recent import STORED_STATUSES
+from tablesafe.drill.names import drill_prefix, is_ours
 from tablesafe.rules.home_region import EVERY_REGION, backup_region
 from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import parse_scheduled
+from tablesafe.rules.opt_in import OPT_OUT_VALUE, assigned_plan
+from tablesafe.rules.storage import STORED_STATUSES
 from tablesafe_cli.config import CliConfig
 from tablesafe_cli.formatting import format_age
 
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
-DRILL_TAG_PREFIX = "tablesafe:drill"  # a drill table carries a tag whose key starts so, and a {prefix}-drill- name
 
 
 class Kind(StrEnum):
@@ -38,10 +39,13 @@ class FlagKind(StrEnum):
     STALE = "stale"  # a rule with no AVAILABLE backup younger than 1.5 intervals
     PITR = "pitr"  # PITR off although the plan asks for it
     UNTAGGED_COPY = "untagged-copy"  # a restored or drill table without a plan tag: no backups, as expected
+    OPTED_OUT = "opted-out"  # tagged `none` under tablesafe:defaultPlan: left out on purpose
+    DRILL = "drill"  # a drilled plan's table with no passing restore drill within 1.5 x everyDays
 
 
-# By default every kind fails the run but an untagged copy: `restore` leaves the plan tag off on purpose.
-DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY}
+# By default every kind fails the run but an untagged copy (`restore` leaves the plan tag off on purpose) and an
+# opted-out table (left out on purpose too).
+DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY, FlagKind.OPTED_OUT}
 
 
 @dataclass(frozen=True)
@@ -52,12 +56,32 @@ class Flag:
     message: str
 
 
+@dataclass(frozen=True)
+class TableOrigin:
+    """What made a table, and for a restored one what it was restored from (its RestoreSummary)."""
+
+    kind: Kind = Kind.TABLE
+    restored_from: RestoredFrom | None = None
+
+
+def may_be_drill(name: str, prefix: str) -> bool:
+    """Whether the name is a drill table's, so its tags are worth reading."""
+    return name.startswith(drill_prefix(prefix))
+
+
 def table_kind(name: str, prefix: str, tags: dict[str, str] | None, restored_from: RestoredFrom | None) -> Kind:
-    """A drill table by its name and tag (both: a name alone proves nothing), a restored one by its RestoreSummary."""
-    is_drill_name = name.startswith(f"{prefix}-drill-")
-    if is_drill_name and tags is not None and any(key.startswith(DRILL_TAG_PREFIX) for key in tags):
+    """A drill table by its name and tag, as the drills' deletion fence tells one (drill.names.is_ours: a name or a
+    tag alone proves nothing), a restored one by its RestoreSummary."""
+    if tags is not None and is_ours(name, tags, prefix):
         return Kind.DRILL
     return Kind.RESTORED if restored_from is not None else Kind.TABLE
+
+
+def table_origin(
+    name: str, prefix: str, tags: dict[str, str] | None, restored_from: RestoredFrom | None
+) -> TableOrigin:
+    """The table's TableOrigin, as `table_kind` decides it."""
+    return TableOrigin(table_kind(name, prefix, tags, restored_from), restored_from)
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,7 @@ class TableStatus:
     earlier_backups: int = 0  # their backups: not counted in `backups`, never a last backup of a rule here
     kind: Kind = Kind.TABLE
     restored_from: RestoredFrom | None = None
+    by_default: bool = False  # the plan is tablesafe:defaultPlan's, the table carrying no plan tag
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -103,6 +128,7 @@ class TableStatus:
         return {
             "table": self.name,
             "plan": self.plan,
+            "planByDefault": self.by_default,
             "rules": [
                 {
                     "rule": r.rule,
@@ -168,8 +194,7 @@ def assess_table(
     replicas: Sequence[str] = (),
     home_tag: str | None = None,
     table_id: str | None = None,
-    kind: Kind = Kind.TABLE,
-    restored_from: RestoredFrom | None = None,
+    origin: TableOrigin = TableOrigin(),
 ) -> TableStatus:
     """One table's status and flags: unprotected, unknown plan, stale rule, PITR off although the plan asks for it.
 
@@ -179,11 +204,18 @@ def assess_table(
     tables = incarnations(backups, table_id, exists=True)
     earlier = [b for b in backups if not tables.is_current(b) and b.status in STORED_STATUSES]
     stored = [b for b in backups if tables.is_current(b) and b.status in STORED_STATUSES]
+    kind = origin.kind
     flags: list[Flag] = []
     rules: list[RuleStatus] = []
     kept_in = backups_region(region, replicas, home_tag, config.global_tables, config.regions) if replicas else None
+    # With tablesafe:defaultPlan an untagged table is the default plan's (as the backup function sees it), and one
+    # tagged `none` has opted out; a restored or drill copy without the tag is still reported as the copy it is.
+    assignment = assigned_plan(tag_value, config.default_plan if kind is Kind.TABLE else None)
+    tag_value = assignment.plan
     plan = config.plans.get(tag_value) if tag_value is not None else None
-    if tag_value is None and kind is not Kind.TABLE:
+    if assignment.opted_out:
+        flags.append(Flag(FlagKind.OPTED_OUT, f"opted out of the default plan (tag value {OPT_OUT_VALUE!r})"))
+    elif tag_value is None and kind is not Kind.TABLE:
         flags.append(Flag(FlagKind.UNTAGGED_COPY, f"a {kind.value} copy: no plan tag"))
     elif tag_value is None:
         flags.append(Flag(FlagKind.UNPROTECTED, "unprotected: no plan tag"))
@@ -209,7 +241,8 @@ def assess_table(
         earlier_tables=len({b.table_id for b in earlier}),
         earlier_backups=len(earlier),
         kind=kind,
-        restored_from=restored_from,
+        restored_from=origin.restored_from,
+        by_default=assignment.by_default,
     )
 
 

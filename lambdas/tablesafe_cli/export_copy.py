@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from tablesafe.aws.export_reads import ExportReads
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import Item, TableGateway
-from tablesafe_cli.copy_items import _copy_batches, check_same_key
+from tablesafe_cli.copy_items import _copy_batches, check_same_key, copy_retry
 from tablesafe_cli.copy_report import CopyProgress, CopyReport, CopyStopped, Mode
 from tablesafe_cli.export_source import ExportSource, iter_items
 from tablesafe_cli.item_keys import KeyIdentity, key_identity
-from tablesafe_cli.restore import Backoff
 
 BATCH = 100  # items handed to the writers at a time (a BatchGetItem look-up's worth)
 
@@ -27,7 +27,7 @@ def copy_from_export(
     mode: Mode = Mode.SKIP_EXISTING,
     dry_run: bool = False,
     workers: int = 16,
-    backoff: Backoff | None = None,
+    retry: RetryPolicy | None = None,
     on_progress: Callable[[CopyProgress], None] = lambda _: None,
     on_bytes: Callable[[int], None] = lambda _: None,
 ) -> CopyReport:
@@ -42,7 +42,7 @@ def copy_from_export(
     read: set[KeyIdentity] = set()
     try:
         _copy_batches(tables, target, _matching(source, reads, wanted, names, on_bytes), names, mode, dry_run,
-                      workers, backoff or Backoff(), report, progress, on_progress, read)  # fmt: skip
+                      workers, retry or copy_retry(), report, progress, on_progress, read)  # fmt: skip
     except CopyStopped as stop:
         report.stopped = stop.reason
     report.not_found = list(wanted.values())

@@ -34,7 +34,7 @@ class Column:
 
 def cell_width(markup: str) -> int:
     """How many terminal cells a cell's text takes, markup left out."""
-    return max((Text.from_markup(line).cell_len for line in markup.split("\n")), default=0)
+    return max((Text.from_markup(line, emoji=False).cell_len for line in markup.split("\n")), default=0)
 
 
 def fits(width: int, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> bool:
@@ -51,7 +51,7 @@ def print_table(console: Console, title: str | None, columns: Sequence[Column], 
 
     The title is a line of its own, never wrapped: it may name a table."""
     if title:
-        console.print(title, soft_wrap=True, highlight=False)
+        console.print(title, soft_wrap=True, highlight=False, emoji=False)
     if fits(console.width, columns, rows):
         # No outer edge or padding, GAP spaces between columns: the narrowest table that still reads as one.
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
@@ -63,17 +63,17 @@ def print_table(console: Console, title: str | None, columns: Sequence[Column], 
                 overflow="ignore" if column.identifier else "fold",
             )
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text.from_markup(cell, emoji=False) for cell in row))
         console.print(table)
         return
     for row in rows:
         pairs = list(zip(columns, row, strict=True))
         names = [cell for column, cell in pairs if column.identifier and cell]
         if names:
-            console.print("  ".join(names), soft_wrap=True, highlight=False)
+            console.print("  ".join(names), soft_wrap=True, highlight=False, emoji=False)
         details = [f"{column.header}: {cell}" for column, cell in pairs if not column.identifier and cell]
         for line in _fill(details, console.width - len(INDENT)):
-            console.print(INDENT + line, highlight=False)
+            console.print(INDENT + line, highlight=False, emoji=False)
 
 
 def _fill(parts: Sequence[str], width: int) -> list[str]:

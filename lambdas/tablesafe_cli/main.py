@@ -5,8 +5,9 @@
     tablesafe restore orders --to orders-restored --backup latest
     tablesafe copy-items --from orders-restored --to orders --key '{"pk": "customer#42"}' --dry-run
 
-Every command takes --region, --profile, --config (default ./cdk.json) and --json. Tables go to stdout, progress to
-stderr. Exit codes: 0 done, 1 failed or something flagged, 2 the command line or the configuration is wrong.
+Every command takes --region, --profile, --config (default ./cdk.json), --json and --wide. Tables go to stdout,
+progress to stderr. Exit codes: 0 done, 1 failed or something flagged, 2 the command line or the configuration is
+wrong, 130 interrupted.
 """
 
 from __future__ import annotations

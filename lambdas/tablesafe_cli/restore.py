@@ -10,7 +10,6 @@ The partial restore is `tablesafe_cli.copy_items`; item and key helpers are in `
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from tablesafe.aws.dynamodb import (
     TableNotFound,
     Throttled,
 )
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import (
     BackupNotFound,
     PitrState,
@@ -45,18 +45,9 @@ class RestoreError(Exception):
     """A restore or copy was refused or could not start; nothing was changed. The message says why."""
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n)) seconds."""
-
-    base: float = 0.05
-    cap: float = 5.0
-    attempts: int = 10
-    sleep: Callable[[float], None] = time.sleep
-    rng: random.Random = field(default_factory=random.Random)
-
-    def pause(self, attempt: int) -> None:
-        self.sleep(self.rng.uniform(0, min(self.cap, self.base * 2**attempt)))
+def restore_retry(sleep: Callable[[float], None] = time.sleep) -> RetryPolicy:
+    """The sends of a restore call (its client does not retry): six, 2 s doubling to at most 20 s between them."""
+    return RetryPolicy(attempts=6, base=2.0, cap=20.0, sleep=sleep)
 
 
 # -- full restore ------------------------------------------------------------------------------------------------
@@ -155,7 +146,7 @@ def restore_table(
     on_poll: Callable[[TableDetails], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
-    backoff: Backoff | None = None,
+    retry: RetryPolicy | None = None,
 ) -> RestoreReport:
     """Restore into a new table, wait until it is ACTIVE, re-apply the source's settings; RestoreError if refused."""
     started = time.monotonic()
@@ -172,7 +163,7 @@ def restore_table(
     settings = read_settings(tables, request.source) if source_table is not None else None
 
     on_phase("restoring")
-    note = start_restore(tables, request, origin, backoff or Backoff(base=1.0, cap=20.0, attempts=6))
+    note = start_restore(tables, request, origin, retry or restore_retry())
     if note:
         report.notes.append(note)
     on_phase("waiting")
@@ -278,7 +269,7 @@ def _check_point_in_time(tables: TableGateway, request: RestoreRequest, now: dat
     return pitr
 
 
-def start_restore(tables: TableGateway, request: RestoreRequest, origin: RestoreOrigin, backoff: Backoff) -> str:
+def start_restore(tables: TableGateway, request: RestoreRequest, origin: RestoreOrigin, retry: RetryPolicy) -> str:
     """Send the restore, never blindly twice; returns a note when an answer was lost ('' when none was).
 
     The call goes out once. Throttled: it had no effect, send it again after a pause. An ambiguous answer (5xx,
@@ -286,24 +277,24 @@ def start_restore(tables: TableGateway, request: RestoreRequest, origin: Restore
     A target whose RestoreSummary names our origin is our restore; any other target is someone else's and is
     refused. No target yet: it is sent again, which is safe because a table name is taken once: if the lost attempt
     did start the restore (and DescribeTable, eventually consistent, did not show it yet), the resend meets
-    TableAlreadyExistsException and the target is described again.
+    TableAlreadyExistsException and the target is described again. An error botocore already resent is not sent
+    again (RetryPolicy.may_retry); the restore clients do not retry, so that is a guard, not a path.
     """
     operation = "RestoreTableFromBackup" if origin.backup_arn is not None else "RestoreTableToPointInTime"
     target = request.target
     lost: GatewayError | None = None  # the first ambiguous answer: an attempt may have taken effect
     last: GatewayError | None = None
-    for attempt in range(backoff.attempts):
-        if attempt:
-            backoff.pause(attempt)
+    sent = 0
+    for _ in retry.tries():
+        if last is not None and not retry.may_retry(last):
+            break
         if lost is not None:
             found = _describe_after_lost_answer(tables, target, operation, lost)
             if found is not None:
                 return _claim(found, origin, operation, lost)
+        sent += 1
         try:
-            if origin.backup_arn is not None:
-                tables.restore_from_backup(target, origin.backup_arn)
-            else:
-                tables.restore_to_time(request.source, target, origin.at)
+            _send_restore(tables, request, origin)
         except (TableExists, TableInUse) as error:
             if lost is None:
                 raise RestoreError(f"table {target} was created meanwhile by someone else; nothing restored") from None
@@ -317,14 +308,19 @@ def start_restore(tables: TableGateway, request: RestoreRequest, origin: Restore
                 return ""
             return f"{operation}'s answer was lost ({lost.code}) and {target} did not exist, so it was sent again"
     if lost is None:
-        raise RestoreError(
-            f"{operation} into {target} was throttled {backoff.attempts} times ({last}); nothing restored"
-        )
+        raise RestoreError(f"{operation} into {target} was throttled {sent} times ({last}); nothing restored")
     raise RestoreError(
-        f"{operation} into {target} went unanswered or was refused {backoff.attempts} times (last: {last}), and "
+        f"{operation} into {target} went unanswered or was refused {sent} times (last: {last}), and "
         f"{target} has not appeared; the restore may still have started: check {target} (aws dynamodb "
         f"describe-table) before restoring again"
     )
+
+
+def _send_restore(tables: TableGateway, request: RestoreRequest, origin: RestoreOrigin) -> None:
+    if origin.backup_arn is not None:
+        tables.restore_from_backup(request.target, origin.backup_arn)
+    else:
+        tables.restore_to_time(request.source, request.target, origin.at)
 
 
 def _describe_after_lost_answer(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tablesafe.aws.dynamodb import GatewayError
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import (
     PitrState,
     ScalingSetup,
@@ -109,15 +110,11 @@ class _Steps:
     def pitr(self) -> SettingResult:
         if not self.settings.pitr.enabled:
             return SettingResult("point-in-time recovery", SettingOutcome.NOT_SET)
-        for attempt in range(8):
-            try:
-                self.tables.enable_pitr(self.target.name, self.settings.pitr.recovery_period_days)
-                break
-            except GatewayError as error:
-                if error.code != PITR_NOT_READY or attempt == 7:
-                    raise
-                self.sleep(min(30.0, 2.0 * 2**attempt))
         days = self.settings.pitr.recovery_period_days
+        # Ten sends, 2 s doubling to at most 30 s between them: about a minute and a half on average, three at most.
+        RetryPolicy(attempts=10, base=2.0, cap=30.0, sleep=self.sleep).call(
+            lambda: self.tables.enable_pitr(self.target.name, days), retry_if=lambda e: e.code == PITR_NOT_READY
+        )
         return SettingResult("point-in-time recovery", SettingOutcome.APPLIED, f"on, {days or 35} days")
 
     def ttl(self) -> SettingResult:

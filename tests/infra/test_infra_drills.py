@@ -4,6 +4,7 @@ a role that restores and deletes only drill tables, alarms for a failed drill an
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from infra_synth import Synthesized, synthesize
 
 from infra.drills import DRILL_FUNCTION_NAME
 from tablesafe import constants
+from tools.demo import Datapoint, evaluate_alarms, template_alarms
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -145,3 +147,18 @@ def test_the_dashboard_shows_drills_passed_failed_and_restore_time(drilled: Synt
 def test_the_drill_resources_pass_cdk_nag(drilled: Synthesized) -> None:
     assert [v for v in drilled.violations if "RestoreDrills" in v["path"]] == []
     assert [v for v in drilled.violations if v["plugin"] != "Construct Annotations"] == []
+
+
+def test_a_drill_failing_run_after_run_notifies_once_and_ok_when_a_run_has_no_failure(drilled: Synthesized) -> None:
+    (alarm,) = [a for a in template_alarms(drilled.raw[REGION]) if a.name == "tablesafe-drill-failed.daily"]
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    runs = [start + timedelta(days=day, hours=5) for day in range(5)]
+    points = [
+        Datapoint(when, alarm.namespace, alarm.metric, alarm.dimensions, 1.0 if day < 3 else 0.0)
+        for day, when in enumerate(runs)
+    ]
+
+    (record,) = evaluate_alarms([alarm], points, start, start + timedelta(days=5))
+
+    assert alarm.treat_missing == "ignore"
+    assert len(record.fired) == 1 and len(record.recovered) == 1 and record.final == "OK"

@@ -317,6 +317,11 @@ def test_backup_role_may_back_up_but_never_delete(gfs: Synthesized) -> None:
     assert not {a for a in allowed if a.startswith("dynamodb:Delete") or a == "dynamodb:RestoreTableFromBackup"}
 
 
+def test_backup_role_may_list_table_names_to_learn_which_tables_can_be_replicas(gfs: Synthesized) -> None:
+    assert "dynamodb:ListTables" in role_actions(gfs, "/BackupFunctions/BackupRole/Resource")
+    assert "dynamodb:ListTables" not in role_actions(gfs, "/BackupFunctions/PruneRole/Resource")
+
+
 def test_prune_role_may_delete_backups_but_never_create_them(gfs: Synthesized) -> None:
     allowed = role_actions(gfs, "/BackupFunctions/PruneRole/Resource")
 
@@ -474,7 +479,7 @@ def test_function_errors_alarm(gfs: Synthesized) -> None:
 
 
 def test_tables_failed_alarm_per_plan_rule(gfs: Synthesized) -> None:
-    failed = [a for a in alarms(gfs).values() if a["MetricName"] == constants.M_TABLES_FAILED]
+    failed = [a for a in alarms(gfs).values() if a.get("MetricName") == constants.M_TABLES_FAILED]
     dims = sorted(tuple(d["Value"] for d in a["Dimensions"]) for a in failed)
 
     assert dims == sorted((p, r, constants.SERVICE_BACKUP) for p, r in RULES)
@@ -489,6 +494,25 @@ def test_prune_tables_failed_alarm(gfs: Synthesized) -> None:
         {"Name": constants.DIM_DRY_RUN, "Value": "false"},
         {"Name": "service", "Value": constants.SERVICE_PRUNE},
     ]
+
+
+def test_the_expired_backlog_alarms_only_when_it_stops_shrinking_day_after_day(gfs: Synthesized) -> None:
+    alarm = alarms(gfs)["tablesafe-expired-backlog-not-shrinking"]
+    expression, backlog = sorted(alarm["Metrics"], key=lambda m: "Expression" not in m)
+
+    # a large backlog is no failure: only a day that is not smaller than the day before, three days running
+    assert expression["Expression"] == "IF(backlog > 0 AND DIFF(backlog) >= 0, 1, 0)"
+    assert backlog["Id"] == "backlog" and backlog["ReturnData"] is False
+    stat = backlog["MetricStat"]
+    assert stat["Metric"]["MetricName"] == constants.M_EXPIRED_BACKLOG
+    assert (stat["Period"], stat["Stat"]) == (86400, "Minimum")
+    assert {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]} == {
+        constants.DIM_DRY_RUN: "false",
+        "service": constants.SERVICE_PRUNE,
+    }
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (3, 3, 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "ignore"  # a day without a figure (no run) keeps the state it had
 
 
 @pytest.mark.parametrize(
@@ -516,7 +540,7 @@ def test_monthly_rule_has_no_dead_mans_switch_and_synth_says_so(gfs: Synthesized
     # 1.5 x 31 days is beyond the 7 days a CloudWatch alarm can evaluate.
     assert "tablesafe-no-successful-backup.gfs.monthly" not in alarms(gfs)
     assert "tablesafe-tables-failed.gfs.monthly" in alarms(gfs)
-    (warning,) = [v for v in gfs.violations if v["path"] == f"{stack_name(REGION)}/Monitoring"]
+    (warning,) = [v for v in gfs.violations if v["path"] == f"{stack_name(REGION)}/Default/Monitoring"]
     assert warning["severity"] == "warning"
     assert "plan gfs, rule monthly" in warning["description"] and "7 days" in warning["description"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe_cli import main as cli
 from tablesafe_cli.commands import backup as backup_command
 from tests.integration.cli_support import run
@@ -306,7 +307,7 @@ def test_a_throttled_backup_is_sent_again_and_a_lost_answer_is_looked_up_not_rep
         return backup
 
     monkeypatch.setattr(DynamoDbGateway, "create_backup", flaky)
-    monkeypatch.setattr(backup_command.time, "sleep", lambda _: None)
+    monkeypatch.setattr(backup_command, "create_retry", lambda: RetryPolicy(6, 1.0, 10.0, sleep=lambda _: None))
 
     code, out, _ = run(capsys, "backup", "orders", "--json")
 

@@ -9,11 +9,12 @@ import threading
 import boto3
 import pytest
 
+from tablesafe.aws.clients import table_clients
 from tablesafe.aws.dynamodb import AmbiguousResult, Throttled
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import Page, TableGateway
 from tablesafe_cli.copy_items import copy_items
 from tablesafe_cli.copy_report import Mode, Selection
-from tablesafe_cli.restore import Backoff
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -205,7 +206,7 @@ class FlakyTables(TableGateway):
     """The real gateway, but BatchWriteItem leaves items unprocessed and PutItem is throttled, as under load."""
 
     def __init__(self, *, unprocessed_rounds: int, throttled_puts: int) -> None:
-        super().__init__(boto3.Session(region_name=REGION), rate_limits={})
+        super().__init__(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
         self.unprocessed_rounds = unprocessed_rounds
         self.throttled_puts = throttled_puts
         self.batch_calls = 0
@@ -234,15 +235,15 @@ class FlakyTables(TableGateway):
         return super().put_if_absent(table, item, hash_key)
 
 
-def no_wait_backoff(attempts: int = 10) -> Backoff:
-    return Backoff(attempts=attempts, sleep=lambda _: None, rng=random.Random(7))
+def no_wait_retry(attempts: int = 10) -> RetryPolicy:
+    return RetryPolicy(attempts=attempts, base=0.05, cap=5.0, sleep=lambda _: None, rng=random.Random(7))
 
 
 def test_unprocessed_items_are_retried_until_written(restored_and_live):
     tables = FlakyTables(unprocessed_rounds=20, throttled_puts=0)
     report = copy_items(
         tables, "restored", "live", Selection(filter_expression="sk < :n", values={":n": {"N": "10"}}),
-        mode=Mode.OVERWRITE, workers=2, backoff=no_wait_backoff(),
+        mode=Mode.OVERWRITE, workers=2, retry=no_wait_retry(),
     )  # fmt: skip
     assert (report.copied, report.failed) == (10, [])
     assert tables.batch_calls > 1
@@ -253,14 +254,14 @@ def test_items_still_unprocessed_after_every_retry_are_counted_failed_and_listed
     tables = FlakyTables(unprocessed_rounds=10_000, throttled_puts=0)
     report = copy_items(
         tables, "restored", "live", Selection(keys=({"pk": "c#0", "sk": 0}, {"pk": "c#1", "sk": 1})),
-        mode=Mode.OVERWRITE, workers=1, backoff=no_wait_backoff(attempts=3),
+        mode=Mode.OVERWRITE, workers=1, retry=no_wait_retry(attempts=3),
     )  # fmt: skip
     # each attempt writes one item and hands the rest back: two items, three attempts: both written
     assert report.copied == 2 and report.failed == []
     ten = tuple({"pk": f"c#{i % 3}", "sk": i} for i in range(10))
     report = copy_items(
         tables, "restored", "live", Selection(keys=ten), mode=Mode.OVERWRITE, workers=1,
-        backoff=no_wait_backoff(attempts=3),
+        retry=no_wait_retry(attempts=3),
     )  # fmt: skip
     assert report.copied == 3 and len(report.failed) == 7
     assert all(f.reason == "still unprocessed after 3 attempts" for f in report.failed)
@@ -271,7 +272,7 @@ def test_throttled_conditional_writes_are_retried_and_still_skip_existing_items(
     tables = FlakyTables(unprocessed_rounds=0, throttled_puts=5)  # fewer than the attempts any one item gets
     report = copy_items(
         tables, "restored", "live", Selection(filter_expression="pk = :p", values={":p": {"S": "c#0"}}),
-        workers=4, backoff=no_wait_backoff(),
+        workers=4, retry=no_wait_retry(),
     )  # fmt: skip
     assert (report.copied, report.skipped, report.failed) == (4, 6, [])
     assert tables.put_calls == 4 + 5  # the six present items were seen by the look-up and never written
@@ -288,10 +289,10 @@ class RacingTables(TableGateway):
 
 
 def test_skip_existing_never_overwrites_an_item_written_after_the_look_up(restored_and_live):
-    tables = RacingTables(boto3.Session(region_name=REGION), rate_limits={})
+    tables = RacingTables(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
     report = copy_items(
         tables, "restored", "live", Selection(filter_expression="pk = :p", values={":p": {"S": "c#0"}}),
-        backoff=no_wait_backoff(),
+        retry=no_wait_retry(),
     )  # fmt: skip
     assert (report.copied, report.skipped, report.failed) == (4, 6, [])
     assert contents(restored_and_live, "live")[("c#0", "12")]["version"] == {"N": "2"}
@@ -302,7 +303,7 @@ def test_the_cli_exits_1_and_lists_items_that_failed(restored_and_live, capsys, 
         raise Throttled("PutItem", "ThrottlingException", "slow down")
 
     monkeypatch.setattr(TableGateway, "put_if_absent", always_throttled)
-    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", lambda: no_wait_backoff(attempts=2))
+    monkeypatch.setattr("tablesafe_cli.copy_items.copy_retry", lambda: no_wait_retry(attempts=2))
     code, out, _ = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--key", '{"pk": "c#0", "sk": 0}')
     assert code == 1
     assert 'failed {"pk": "c#0", "sk": 0}: gave up after 2 attempts' in out
@@ -384,7 +385,7 @@ def test_keys_still_unread_after_the_retries_stop_the_copy_and_the_summary_says_
     path = tmp_path / "keys.json"
     path.write_text(json.dumps(keys + later))
     monkeypatch.setattr(TableGateway, "batch_get", unread_after_first_call("restored"))
-    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", lambda: no_wait_backoff(attempts=2))
+    monkeypatch.setattr("tablesafe_cli.copy_items.copy_retry", lambda: no_wait_retry(attempts=2))
 
     code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--keys-file", str(path),
                          "--json")  # fmt: skip
@@ -405,7 +406,7 @@ def test_keys_still_unread_after_the_retries_stop_the_copy_and_the_summary_says_
 
 def test_a_stopped_copy_lists_what_was_not_attempted_in_its_readable_summary(restored_and_live, capsys, monkeypatch):
     monkeypatch.setattr(TableGateway, "batch_get", unread_after_first_call("restored"))
-    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", lambda: no_wait_backoff(attempts=2))
+    monkeypatch.setattr("tablesafe_cli.copy_items.copy_retry", lambda: no_wait_retry(attempts=2))
     keys = [arg for i in range(101) for arg in ("--key", json.dumps({"pk": f"c#{i % 3}", "sk": i}))]
 
     code, out, err = run(capsys, "copy-items", "--from", "restored", "--to", "live", *keys)
@@ -450,10 +451,10 @@ def test_a_dry_run_whose_look_up_stays_unread_stops_and_lists_the_keys_it_did_no
                 return [], list(keys)
             return super().batch_get(table, keys, consistent=consistent, only=only)
 
-    tables = UnreadableLive(boto3.Session(region_name=REGION), rate_limits={})
+    tables = UnreadableLive(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
     keys = ({"pk": "c#0", "sk": 0}, {"pk": "c#1", "sk": 1}, {"pk": "c#2", "sk": 999})
 
-    report = copy_items(tables, "restored", "live", Selection(keys=keys), dry_run=True, backoff=no_wait_backoff(2))
+    report = copy_items(tables, "restored", "live", Selection(keys=keys), dry_run=True, retry=no_wait_retry(2))
 
     assert report.planned == [] and report.stopped == "BatchGetItem on live: 2 keys unread (unprocessed after 2 tries)"
     assert report.as_dict()["notAttempted"] == [{"pk": "c#0", "sk": 0}, {"pk": "c#1", "sk": 1}]

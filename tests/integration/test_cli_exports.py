@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.exports import ArchiveTarget, ExportGateway
 from tablesafe.config.settings import Settings
@@ -54,7 +55,7 @@ def exported(aws, standin) -> dict[str, str]:
     gateway = ExportGateway(
         dynamodb=aws, s3=s3, archive=ArchiveTarget(BUCKET), register=aws, register_table=LEASE_TABLE
     )
-    tables = DynamoDbGateway(rate_limits={op: 2000.0 for op in DEFAULT_RATE_LIMITS})
+    tables = DynamoDbGateway(backup_clients(rate_limits={op: 2000.0 for op in DEFAULT_RATE_LIMITS}))
     arns = {}
     for month, status in ((11, "open"), (12, "closed")):
         for start in range(0, 300, 25):

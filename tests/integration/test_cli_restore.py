@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
+from tablesafe.aws.clients import backup_clients, table_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway, TableNotFound
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import TableGateway
-from tablesafe_cli.restore import Backoff, RestoreError, RestoreRequest, restore_table
+from tablesafe_cli.restore import RestoreError, RestoreRequest, restore_retry, restore_table
 from tests.integration.cli_support import run
 
 REGION = "us-east-1"
@@ -302,7 +304,7 @@ ALL_APPLIED = {
 def no_pauses(monkeypatch):
     """The restore's pauses between attempts, without the waiting; the pauses taken are recorded."""
     pauses: list[float] = []
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", functools.partial(Backoff, sleep=pauses.append))
+    monkeypatch.setattr("tablesafe_cli.restore.restore_retry", functools.partial(restore_retry, sleep=pauses.append))
     return pauses
 
 
@@ -420,7 +422,7 @@ def test_a_table_someone_else_made_after_a_lost_answer_is_refused_and_never_touc
                 BillingMode="PAY_PER_REQUEST",
             )
 
-    monkeypatch.setattr("tablesafe_cli.restore.Backoff", functools.partial(Backoff, sleep=someone_else))
+    monkeypatch.setattr("tablesafe_cli.restore.restore_retry", functools.partial(restore_retry, sleep=someone_else))
     standin.faults.set("RestoreTableFromBackup", server_error=1.0, limit=1)  # our attempt had no effect
 
     code, out, err = run(capsys, "restore", "orders", "--to", "orders-restored")
@@ -438,7 +440,7 @@ def test_a_table_someone_else_made_after_a_lost_answer_is_refused_and_never_touc
 def test_a_target_created_between_the_check_and_the_restore_is_refused(aws, standin):
     make_source(aws)
     aws.create_backup(TableName="orders", BackupName="bak")
-    tables = TableGateway(boto3.Session(region_name=REGION), rate_limits={})
+    tables = TableGateway(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
 
     def phase(name: str) -> None:
         if name == "restoring":  # someone takes the name just before the call
@@ -451,7 +453,9 @@ def test_a_target_created_between_the_check_and_the_restore_is_refused(aws, stan
 
     request = RestoreRequest(source="orders", target="orders-restored", backup="latest")
     with pytest.raises(RestoreError, match="created meanwhile by someone else; nothing restored"):
-        restore_table(DynamoDbGateway(rate_limits={}), tables, request, tag_key="backup-plan", on_phase=phase)
+        restore_table(
+            DynamoDbGateway(backup_clients(rate_limits={})), tables, request, tag_key="backup-plan", on_phase=phase
+        )
     assert tags_of(aws, "orders-restored") == {}
 
 
@@ -460,7 +464,7 @@ class LateTables(TableGateway):
     right after the table was created."""
 
     def __init__(self, target: str, misses: int) -> None:
-        super().__init__(boto3.Session(region_name=REGION), rate_limits={})
+        super().__init__(table_clients(boto3.Session(region_name=REGION), rate_limits={}))
         self.target, self.misses = target, misses
 
     def describe(self, name):
@@ -479,8 +483,8 @@ def test_a_lost_restore_not_yet_shown_by_describe_table_is_found_through_the_res
     request = RestoreRequest(source="orders", target="orders-restored", backup=backup)
 
     report = restore_table(
-        DynamoDbGateway(rate_limits={}), tables, request, tag_key="backup-plan", poll=0.01,
-        backoff=Backoff(attempts=4, sleep=lambda _: None),
+        DynamoDbGateway(backup_clients(rate_limits={})), tables, request, tag_key="backup-plan", poll=0.01,
+        retry=RetryPolicy(attempts=4, base=2.0, cap=20.0, sleep=lambda _: None),
     )  # fmt: skip
 
     assert report.notes and "so it is this restore" in report.notes[0]

@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tablesafe_cli.restore import Backoff
+from tablesafe_cli.copy_items import copy_retry
 from tests.integration.cli_support import run
 
 VENV_BIN = Path(sys.executable).parent
@@ -80,7 +80,7 @@ def test_writes_that_stay_unprocessed_are_counted_failed_listed_and_exit_1(aws, 
     fill(aws, "restored", 30)
     standin.faults.set("BatchWriteItem", unprocessed=1.0, tables=["live"])
     # the same attempts, without the waits between them
-    monkeypatch.setattr("tablesafe_cli.copy_items.Backoff", functools.partial(Backoff, sleep=lambda _: None))
+    monkeypatch.setattr("tablesafe_cli.copy_items.copy_retry", functools.partial(copy_retry, sleep=lambda _: None))
 
     code, out, _ = run(capsys, "copy-items", "--from", "restored", "--to", "live", "--filter", "attribute_exists(pk)",
                        "--mode", "overwrite", "--json")  # fmt: skip

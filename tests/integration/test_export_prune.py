@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.exports import ArchiveTarget, ExportGateway
 from tablesafe.config import values
@@ -54,7 +55,7 @@ def exports(standin: StandIn, s3: Any) -> ExportGateway:
 def export_months(standin: StandIn, exports: ExportGateway, slots: list[datetime]) -> None:
     ddb = standin.client("dynamodb")
     create_table(ddb, "orders", {"backup-plan": "gfs"})
-    tables = DynamoDbGateway(rate_limits={op: 2000.0 for op in DEFAULT_RATE_LIMITS})
+    tables = DynamoDbGateway(backup_clients(rate_limits={op: 2000.0 for op in DEFAULT_RATE_LIMITS}))
     for slot in slots:
         report = run_exports(tables, exports, Settings.from_env(ENV), ExportRequest("gfs", "monthly", slot))
         assert not report.failed

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.config.events import HANDOVER_DELAY, EventError
 from tablesafe.config.settings import Settings
@@ -54,7 +55,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def gateway(standin) -> DynamoDbGateway:
-    return DynamoDbGateway(rate_limits=FAST)
+    return DynamoDbGateway(backup_clients(rate_limits=FAST))
 
 
 @pytest.fixture
@@ -155,21 +156,23 @@ def test_expired_backups_of_every_table_are_deleted_and_everything_else_is_kept(
     assert set(world.fresh.values()) <= set(after)
     assert report.orphaned == len(world.orphaned) == 8
     assert not report.failed
-    assert report.tables_done == ["gone", "legacy", "orders", "reports"]  # fresh has nothing old enough to list
+    assert report.tables_done == {"gone", "legacy", "orders", "reports"}  # fresh has nothing old enough to list
 
 
-def test_a_small_account_lists_the_expired_page_one_window_then_each_waiting_table(standin, gateway, settings, world):
+def test_a_small_account_lists_its_expired_backups_in_one_call_and_the_recent_days_its_rules_need(
+    standin, gateway, settings, world
+):
     run_prune(gateway, settings, PruneRequest(NOW))
 
-    # under 100 expired backups: one account-wide page. gone, orders and reports have candidates (legacy is all
-    # orphaned, fresh has nothing older than 35 days); one week-long window of recent backups (weekly is their
-    # longest interval) releases orders, and with two tables waiting a call each is cheaper than four more weeks
-    assert standin.calls.snapshot()["ListBackups"] == {"ok": 1 + 1 + 2}
+    # under a page of expired backups: the first look ahead holds them all, one window. orders' daily candidates
+    # need three one-day windows of recent backups (minKeep 3); gone was deleted 50 days ago and has none, so it is
+    # listed on its own; reports' weekly candidates need two week-long windows more (minKeep 2)
+    assert standin.calls.snapshot()["ListBackups"] == {"ok": 1 + 3 + 1 + 2}
     assert standin.calls.snapshot()["DeleteBackup"] == {"ok": len(world.expected)}
 
 
 def test_more_than_a_page_of_expired_backups_is_listed_page_by_page(standin, ddb, gateway, settings):
-    for table in ("a", "b", "c"):
+    for table in ("aaa", "bbb", "ccc"):
         create_table(ddb, table)
         make_backups(standin, ddb, table, range(36, 80))  # 44 past retention each: 132, two pages
     standin.calls.reset()
@@ -177,9 +180,9 @@ def test_more_than_a_page_of_expired_backups_is_listed_page_by_page(standin, ddb
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
     assert report.deleted == 3 * (44 - 3)  # each table keeps its newest three: nothing of theirs is younger
-    # two expired pages, then each table's own listing: three tables cost no more than the three one-day windows
-    # minKeep=3 needs at least
-    assert standin.calls.snapshot()["ListBackups"] == {"ok": 2 + 3}
+    # two expired pages, three one-day windows of recent backups that prove nothing (there are none), then each
+    # table's own listing
+    assert standin.calls.snapshot()["ListBackups"] == {"ok": 2 + 3 + 3}
 
 
 def daily_tables(standin, count: int, days: Iterable[int]) -> dict[str, dict[int, str]]:
@@ -212,7 +215,7 @@ def recording_listings(calls: list[dict[str, Any]], on_call: Callable[[dict[str,
 def test_the_recent_listing_takes_min_keep_days_account_wide_not_a_call_per_table(standin, settings):
     tables = daily_tables(standin, 40, range(36))  # day 35 is past 35 days' retention
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -243,7 +246,7 @@ def test_a_table_with_fewer_than_min_keep_recent_backups_is_listed_on_its_own_an
         for day in (1, 2, 36, 37)
     }
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -254,28 +257,28 @@ def test_a_table_with_fewer_than_min_keep_recent_backups_is_listed_on_its_own_an
     assert set(sparse.values()) - {sparse[37]} <= set(remaining(standin.client("dynamodb")))
 
 
-def test_a_recent_listing_that_breaks_off_falls_back_to_each_table_and_a_failed_one_keeps_everything(standin, settings):
+def test_a_recent_listing_that_breaks_off_decides_nothing_of_the_window_waiting_for_it(standin, settings):
     tables = daily_tables(standin, 12, range(36))
     cutoff = NOW - timedelta(days=35)
 
     def on_call(params: dict[str, Any]) -> None:
-        if "TableName" not in params and params.get("TimeRangeLowerBound") == cutoff + timedelta(days=1):
-            standin.faults.set("ListBackups", server_error=1.0, limit=2)  # the second window fails, both attempts
-        elif params.get("TableName") == "t07":
-            standin.faults.set("ListBackups", server_error=1.0, tables=["t07"])
+        if params.get("TimeRangeLowerBound") == cutoff + timedelta(days=1):
+            standin.faults.set("ListBackups", server_error=1.0, limit=3)  # the second window fails, every attempt
 
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls, on_call), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls, on_call), rate_limits=FAST, max_attempts=2))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()
 
-    assert deleted(report) == {arns[35] for table, arns in tables.items() if table != "t07"}
-    assert set(tables["t07"].values()) <= set(remaining(standin.client("dynamodb")))
-    assert list(report.failed_tables) == ["t07"]
-    assert "listing its backups failed part-way" in report.failed_tables["t07"]
-    assert sorted({c["TableName"] for c in calls if "TableName" in c}) == sorted(tables)
-    assert report.failed
+    # without minKeep's proof the expired window is not decided: nothing deleted, the run fails, and its retry
+    # (the same event) starts again where this one stopped
+    assert report.deletions == []
+    assert all(set(arns.values()) <= set(remaining(standin.client("dynamodb"))) for arns in tables.values())
+    assert "InternalServerError" in report.listing_error
+    assert not [c for c in calls if "TableName" in c]
+    assert report.failed and not report.handed_over
+    assert report.cursor is None
 
 
 def recreate(standin, ddb, table: str, old_days: Iterable[int], new_days: Iterable[int]) -> tuple[dict, dict]:
@@ -303,7 +306,7 @@ def test_the_windowed_listing_releases_a_re_created_table_only_once_its_old_tabl
     tables = daily_tables(standin, 40, range(36))  # enough tables for the account-wide windows
     old, new = recreate(standin, ddb, "orders", range(50, 56), range(40))
     calls: list[dict[str, Any]] = []
-    gateway = DynamoDbGateway(recording_listings(calls), rate_limits=FAST)
+    gateway = DynamoDbGateway(backup_clients(recording_listings(calls), rate_limits=FAST))
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
 
@@ -326,7 +329,7 @@ def test_each_deletion_log_line_names_the_table_id_of_the_table_it_was_taken_of(
     lines = {line["backup_arn"]: line for line in log_lines() if line["message"] == "backup deleted"}
     assert lines[old[53]]["table_id"] == old_id
     (pruned,) = [line for line in log_lines() if line["message"] == "table pruned"]
-    assert pruned["table_ids"] == 2
+    assert pruned["table_ids"] == 2  # the old table's 50..53 and the new one's 35..39, in one window
 
 
 class BrokenRecentListing(DynamoDbGateway):
@@ -338,18 +341,17 @@ class BrokenRecentListing(DynamoDbGateway):
         return super().iter_backups(**params)
 
 
-def test_an_unexpected_error_in_the_recent_listing_fails_every_waiting_table_by_name(standin, settings):
-    tables = daily_tables(standin, 12, range(36))
+def test_an_unexpected_error_in_the_recent_listing_fails_the_run_naming_it_and_deletes_nothing(standin, settings):
+    daily_tables(standin, 12, range(36))
     before = set(remaining(standin.client("dynamodb")))
 
-    report = run_prune(BrokenRecentListing(rate_limits=FAST), settings, PruneRequest(NOW))
+    report = run_prune(BrokenRecentListing(backup_clients(rate_limits=FAST)), settings, PruneRequest(NOW))
 
-    # not taken for a listing that broke off (which would fall back to each table's own listing): every table with
-    # something to delete fails, named, and nothing is deleted
-    assert sorted(report.failed_tables) == sorted(tables)
-    assert all("boom" in why for why in report.failed_tables.values())
+    # a bug is not taken for a proof of nothing (which would list each table on its own): the run stops, says why
+    # and deletes nothing
+    assert report.listing_error == "RuntimeError: boom"
     assert set(remaining(standin.client("dynamodb"))) == before
-    assert report.failed
+    assert report.failed and "boom" in report.failure_summary()
 
 
 def test_each_deletion_is_one_log_line_with_table_name_arn_age_plan_rule_and_reason(
@@ -414,7 +416,7 @@ def test_the_service_rate_limit_is_respected_without_losing_a_deletion(standin, 
     expected = set(make_backups(standin, ddb, "orders", range(35, 60)).values())
     standin.faults.rate_limits(limits={"DeleteBackup": 10.0, "ListBackups": 5.0}, scale=4.0)  # 40 and 20 a second
 
-    report = run_prune(DynamoDbGateway(rate_limits={"DeleteBackup": 40.0}), settings, PruneRequest(NOW))
+    report = run_prune(DynamoDbGateway(backup_clients(rate_limits={"DeleteBackup": 40.0})), settings, PruneRequest(NOW))
 
     assert report.deleted == len(expected) - 3
     assert standin.calls.count("DeleteBackup", "ok") == len(expected) - 3
@@ -471,7 +473,9 @@ def test_a_table_whose_listing_fails_part_way_keeps_all_its_backups_and_the_othe
         name = scheduled_name(PREFIX, "daily", "daily", NOW - timedelta(hours=hour + 2))
         arn = ddb.create_backup(TableName="big", BackupName=name)["BackupDetails"]["BackupArn"]
         standin.set_backup_created(arn, NOW - timedelta(hours=hour + 2))
-    gateway = DynamoDbGateway(fail_listing_after_first_page(standin, "big"), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(
+        backup_clients(fail_listing_after_first_page(standin, "big"), rate_limits=FAST, max_attempts=2)
+    )
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()
@@ -484,12 +488,14 @@ def test_a_table_whose_listing_fails_part_way_keeps_all_its_backups_and_the_othe
 
 
 def test_an_account_wide_listing_that_fails_part_way_deletes_nothing_at_all(standin, ddb, settings):
-    for table in ("a", "b"):
+    for table in ("aaa", "bbb"):
         create_table(ddb, table)
         make_backups(standin, ddb, table, range(36, 96))  # 120 past retention: two pages
     before = remaining(ddb)
     standin.calls.reset()
-    gateway = DynamoDbGateway(fail_listing_after_first_page(standin, None), rate_limits=FAST, max_attempts=2)
+    gateway = DynamoDbGateway(
+        backup_clients(fail_listing_after_first_page(standin, None), rate_limits=FAST, max_attempts=2)
+    )
 
     report = run_prune(gateway, settings, PruneRequest(NOW))
     standin.faults.clear()
@@ -498,59 +504,77 @@ def test_an_account_wide_listing_that_fails_part_way_deletes_nothing_at_all(stan
     assert standin.calls.count("ListBackups", "ok") == 1
     assert remaining(ddb) == before
     assert report.failed and report.listing_error
-    assert "nothing was deleted" in report.failure_summary()
+    assert "nothing listed in it was decided" in report.failure_summary()
     assert report.storage == {}  # no estimate from half a listing
 
 
 # -- time budget -------------------------------------------------------------------------------------------------
 
 
-def test_a_run_out_of_time_continues_until_every_table_is_done_once(standin, ddb, gateway, settings):
+def run_until_done(gateway, settings, event: dict[str, Any], budget: Callable[[], Callable[[], float]], limit=40):
+    """Invoke the prune on `event`, then on each continuation it asks for, each with a fresh `budget()`."""
+    events, reports = [event], []
+    while events and len(reports) < limit:
+        # the clock of each invocation: the run's time (the event's own, once the bound checks it against the clock)
+        request = PruneRequest.from_event(events.pop(), NOW, longest_retention=LONGEST)
+        reports.append(run_prune(gateway, settings, request, time_left=budget(), continue_run=events.append, workers=2))
+    return reports
+
+
+def test_a_run_out_of_time_continues_from_its_cursor_until_every_expired_backup_is_gone_once(
+    standin, ddb, gateway, settings
+):
     tables = [f"t{i:02d}" for i in range(12)]
     expected = set()
     for table in tables:
         create_table(ddb, table)
         arns = make_backups(standin, ddb, table, range(33, 41))
         expected |= {arns[d] for d in range(36, 41)}  # 33, 34 (within retention) and 35 (minKeep 3) stay
-    events: list[dict[str, Any]] = [{"job": "prune", "scheduledTime": "2026-06-30T04:30:00Z"}]
-    reports: list[PruneReport] = []
 
-    while events and len(reports) < 40:
-        # the clock of each invocation: the run's time (the event's own, once the bound checks it against the clock)
-        request = PruneRequest.from_event(events.pop(), NOW, longest_retention=LONGEST)
-        budget = iter(range(100, -10_000, -12))  # seconds left: about eight checks per invocation
-        reports.append(
-            run_prune(gateway, settings, request, time_left=budget.__next__, continue_run=events.append, workers=2)
-        )
+    def budget() -> Callable[[], float]:
+        return iter(range(100, -10_000, -12)).__next__  # seconds left: about eight checks per invocation
+
+    reports = run_until_done(gateway, settings, {"job": "prune", "scheduledTime": "2026-06-30T04:30:00Z"}, budget)
 
     assert len(reports) > 3  # it did take several invocations
     assert all(not r.failed for r in reports)
-    done = [table for r in reports for table in r.tables_done]
-    assert done == tables  # each table finished exactly once, in name order, none skipped
+    assert [r.continued for r in reports] == [True] * (len(reports) - 1) + [False]
+    # the expired backups are one window: each invocation deleted some, then the last one finished it
+    assert all(r.deletions and r.cursor is None for r in reports[:-1])
+    assert reports[-1].cursor == NOW - timedelta(days=35)
     all_deleted = [d.backup_arn for r in reports for d in r.deletions]
-    assert sorted(all_deleted) == sorted(expected)  # nothing deleted twice
+    assert sorted(all_deleted) == sorted(expected)  # nothing deleted twice, nothing missed
     assert not expected & set(remaining(ddb))
-    assert sum(r.storage["daily"].backups for r in reports) == len(tables) * 3  # counted once per table
+    assert sum(r.storage["daily"].backups for r in reports) == len(tables) * 3  # counted once each
     assert {r.now for r in reports} == {NOW}
+    assert reports[-1].expired_backlog == 0
 
 
-def test_without_a_continuation_the_tables_left_over_are_reported_failed(standin, ddb, gateway, settings):
+def test_without_a_continuation_what_is_left_is_the_backlog_for_the_next_run_not_a_failure(
+    standin, ddb, gateway, settings
+):
     arns = {}
-    for table in ("a", "b", "c"):
+    for table in ("aaa", "bbb", "ccc"):
         create_table(ddb, table)
         arns[table] = make_backups(standin, ddb, table, range(35, 40))
-    time_left = iter([100.0, 100.0] + [1.0] * 100).__next__  # time to start table a and one of its deletions
+    standin.calls.reset()
+    # time to list and decide the only window and start one of its deletions
+    time_left = iter([100.0, 100.0] + [1.0] * 100).__next__
 
     report = run_prune(gateway, settings, PruneRequest(NOW), time_left=time_left)
 
-    assert sorted(report.failed_tables) == ["a", "b", "c"]  # a was left part-way: not done either
-    assert all("ran out of time" in why for why in report.failed_tables.values())
-    assert deleted(report) == {arns["a"][39]}
-    assert report.tables_done == []
+    assert not report.failed
+    assert report.handed_over and not report.continued
+    assert len(deleted(report)) == 1
+    assert report.cursor is None  # the window was not finished: the next run lists it again
+    # of the six the rules delete (days 38 and 39 of each table) one is gone: a's other is counted exactly, b and c
+    # were not decided yet, so each of their backups past retention counts (an upper bound: minKeep not considered)
+    assert report.expired_backlog == 1 + 2 * 5
+    assert report.backlog_estimated
 
 
-def test_a_continuation_that_cannot_start_reports_its_tables_failed(standin, ddb, gateway, settings):
-    for table in ("a", "b"):
+def test_a_continuation_that_cannot_start_fails_the_run_naming_where_it_stopped(standin, ddb, gateway, settings):
+    for table in ("aaa", "bbb"):
         create_table(ddb, table)
         make_backups(standin, ddb, table, range(30, 45))
 
@@ -563,26 +587,22 @@ def test_a_continuation_that_cannot_start_reports_its_tables_failed(standin, ddb
     report = run_prune(gateway, settings, PruneRequest(NOW), time_left=time_left, continue_run=broken)
 
     assert report.deletions, "the run made progress before its time ran out"
-    assert report.failed_tables == {
-        "a": "could not start a continuation: Lambda said no",
-        "b": "could not start a continuation: Lambda said no",
-    }
+    assert report.handoff_error == "could not start a continuation: Lambda said no"
+    assert report.failed and "were not handed on" in report.failure_summary()
 
 
-def test_an_invocation_with_no_time_for_any_table_fails_instead_of_handing_over_forever(
+def test_an_invocation_with_no_time_for_any_window_fails_instead_of_handing_over_forever(
     standin, ddb, gateway, settings
 ):
-    create_table(ddb, "a")
-    make_backups(standin, ddb, "a", range(35, 40))
+    create_table(ddb, "aaa")
+    make_backups(standin, ddb, "aaa", range(35, 40))
     continuations: list[dict[str, Any]] = []
 
     report = run_prune(gateway, settings, PruneRequest(NOW), time_left=lambda: 1.0, continue_run=continuations.append)
 
     assert continuations == []
-    assert report.failed_tables == {
-        "a": "ran out of time (the invocation had no time to finish any table (timeout below the reserve?)); "
-        "the next scheduled run prunes it"
-    }
+    assert report.handoff_error == "ran out of time (no window finished: is the timeout below the reserve?)"
+    assert report.failed
 
 
 # -- the event -------------------------------------------------------------------------------------------------------
@@ -590,15 +610,22 @@ def test_an_invocation_with_no_time_for_any_table_fails_instead_of_handing_over_
 
 def test_the_event_gives_the_time_the_cursor_and_the_continuation_count():
     later = NOW + timedelta(hours=2)  # the clock of a continuation: the run started two hours ago
-    request = PruneRequest.from_event(
-        {"job": "prune", "scheduledTime": "2026-06-30T04:30:00Z", "startAfter": "orders", "continuation": 3},
-        now=later,
-        longest_retention=LONGEST,
-    )
+    event = {
+        "job": "prune",
+        "scheduledTime": "2026-06-30T04:30:00Z",
+        "expiredFrom": "2025-11-02T07:12:09Z",
+        "continuation": 3,
+        "backlogBehind": 4,
+        "deletedInRun": 2500,
+    }
+    request = PruneRequest.from_event(event, now=later, longest_retention=LONGEST)
 
-    assert request == PruneRequest(NOW, "orders", 3)
-    assert PruneRequest.from_event(request.as_event(), now=later, longest_retention=LONGEST) == request
+    assert request == PruneRequest(NOW, datetime(2025, 11, 2, 7, 12, 9, tzinfo=UTC), 3, 4, 2500)
+    assert request.as_event() == event
     assert PruneRequest.from_event({"job": "prune"}, now=NOW, longest_retention=LONGEST) == PruneRequest(NOW)
+    # a continuation from before the windowed listing carried a table name: it starts at the oldest backup again
+    legacy = {"job": "prune", "scheduledTime": "2026-06-30T04:30:00Z", "startAfter": "orders", "continuation": 3}
+    assert PruneRequest.from_event(legacy, now=later, longest_retention=LONGEST) == PruneRequest(NOW, None, 3)
 
 
 @pytest.mark.parametrize(
@@ -612,6 +639,10 @@ def test_the_event_gives_the_time_the_cursor_and_the_continuation_count():
         ({"job": "prune", "startAfter": ""}, "startAfter=''"),
         ({"job": "prune", "continuation": -1}, "continuation=-1"),
         ({"job": "prune", "continuation": True}, "continuation=True"),
+        ({"job": "prune", "expiredFrom": "soon"}, "expiredFrom='soon'"),
+        ({"job": "prune", "scheduledTime": "2026-06-30T04:30:00Z", "expiredFrom": "2026-07-01T00:00:00Z"}, "later"),
+        ({"job": "prune", "backlogBehind": -1}, "backlogBehind=-1"),
+        ({"job": "prune", "deletedInRun": "many"}, "deletedInRun='many'"),
     ],
 )
 def test_a_garbled_event_is_refused_naming_the_key(event, names):
@@ -670,6 +701,7 @@ def test_the_handler_emits_run_metrics_and_per_plan_cost_of_what_remains(standin
     assert sorted(run["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["DryRun", "service"]
     assert (run["BackupsDeleted"], run["BackupsDeleteFailed"], run["BackupsInUseSkipped"]) == (11, 0, 0)
     assert (run["OrphanedBackups"], run["PruneTablesFailed"]) == (8, 0)
+    assert run["ExpiredBacklog"] == 0  # the run reached the cutoff: nothing past retention is left to delete
     # per plan: what the region holds after the prune, of the tables the run listed (fresh is not among them)
     stored: Counter[str] = Counter()
     size: Counter[str] = Counter()

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
@@ -88,7 +89,7 @@ def settings() -> Settings:
 
 
 def gateway() -> DynamoDbGateway:
-    return DynamoDbGateway(rate_limits=FAST)
+    return DynamoDbGateway(backup_clients(rate_limits=FAST))
 
 
 # A waiting delivery polls the lease five times as often as the handler's does (1 s doubling to 15 s): how soon it

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
+from tablesafe.aws.clients import backup_clients
+from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.run import BackupRequest, EventError, Outcome, run_backup
 from tablesafe.observability import logger
 from tablesafe.prune.report import PruneRequest
@@ -30,7 +32,6 @@ from tests.reliability.support import (
     TAG_KEY,
     build_account,
     faults_on,
-    gateway,
     settings,
     slot_backups_by_table,
     slot_name,
@@ -226,10 +227,11 @@ def summary(n: int, created: datetime, *, without: tuple[str, ...] = ()) -> dict
 
 
 def test_a_backup_run_survives_answers_without_their_optional_fields(standin: StandIn) -> None:
-    gw = gateway()
+    clients = backup_clients(rate_limits=FAST)
+    gw = DynamoDbGateway(clients)
     request = BackupRequest("daily", "daily", SLOT)
     name = slot_name("daily", "daily", SLOT)
-    with Stubber(gw._tagging) as tagging, Stubber(gw._dynamodb) as dynamodb, Stubber(gw._create_client) as create:
+    with Stubber(clients.tagging) as tagging, Stubber(clients.dynamodb) as dynamodb, Stubber(clients.create) as create:
         tagging.add_response(
             "get_resources",
             {
@@ -276,13 +278,22 @@ def test_a_prune_keeps_what_an_answer_leaves_in_doubt(standin: StandIn) -> None:
     ]
     # the newest three (minKeep); the size of one unknown, which only the cost estimate reads
     recent = [summary(0, days_ago[0]), summary(1, days_ago[1]), summary(2, days_ago[2], without=("BackupSizeBytes",))]
-    gw = gateway()
-    with Stubber(gw._dynamodb) as dynamodb:
-        dynamodb.add_response("list_backups", {"BackupSummaries": expired}, {
+    clients = backup_clients(rate_limits=FAST)
+    gw = DynamoDbGateway(clients)
+    with Stubber(clients.dynamodb) as dynamodb:
+        # before the cutoff (the shortest retention, two days): the expired ones and the oldest of the newest three
+        dynamodb.add_response("list_backups", {"BackupSummaries": expired + recent[2:]}, {
             "BackupType": "USER", "Limit": 100, "TimeRangeUpperBound": ANY,
         })  # fmt: skip
-        dynamodb.add_response("list_backups", {"BackupSummaries": recent}, {
-            "BackupType": "USER", "Limit": 100, "TableName": "orders", "TimeRangeLowerBound": ANY,
+        # the days since the cutoff (the shortest retention, two days) for minKeep: too few to show three slots
+        dynamodb.add_response("list_backups", {"BackupSummaries": []}, {
+            "BackupType": "USER", "Limit": 100, "TimeRangeLowerBound": ANY, "TimeRangeUpperBound": ANY,
+        })  # fmt: skip
+        dynamodb.add_response("list_backups", {"BackupSummaries": []}, {
+            "BackupType": "USER", "Limit": 100, "TimeRangeLowerBound": ANY,
+        })  # fmt: skip
+        dynamodb.add_response("list_backups", {"BackupSummaries": expired + recent}, {
+            "BackupType": "USER", "Limit": 100, "TableName": "orders",
         })  # fmt: skip
         for n in (40, 41):
             dynamodb.add_response("delete_backup", {}, {"BackupArn": backup_arn(n)})

@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.backup.run import BackupRequest, run_backup
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
+from tests.reliability.client_faults import before_every_call, server_error
 from tests.reliability.support import (
     FAST,
     PREFIX,
@@ -104,35 +105,29 @@ def add_foreign_backups(standin: StandIn, tables: list[str]) -> None:
         standin.add_foreign_backup(table, slot_name("daily", "hourly", when), created=when)
 
 
-def _server_error(**_: Any) -> dict[str, Any]:
-    raise ClientError(
-        {"Error": {"Code": "InternalServerError", "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
-        "ListBackups",
-    )
-
-
 class BrokenListings(DynamoDbGateway):
     """A listing that breaks off at its second page, as one does once botocore's retries are spent."""
 
     def __init__(self) -> None:
-        super().__init__(rate_limits=FAST)
+        super().__init__(before_every_call(backup_clients(rate_limits=FAST), self.break_listings))
         self.table: str | None = None  # that table's own listing
         self.account_wide = False  # the listing of every expired backup
-        self.recent = False  # the account-wide listing of recent backups (its first window)
+        self.recent_from: datetime | None = None  # the account-wide listing of recent backups (its first window)
         self.broken: list[str] = []
 
-    def _call(self, method: Any, operation: str, **params: Any) -> dict[str, Any]:
-        if operation == "ListBackups" and self.recent and "TableName" not in params and "TimeRangeLowerBound" in params:
+    def break_listings(self, operation: str, params: dict[str, Any]) -> None:
+        lower = params.get("TimeRangeLowerBound")
+        recent = self.recent_from is not None and lower is not None and lower >= self.recent_from
+        if operation == "ListBackups" and recent and "TableName" not in params:
             self.broken.append("recent")
-            return super()._call(_server_error, operation, **params)
+            raise server_error(operation)
         if operation == "ListBackups" and "ExclusiveStartBackupArn" in params:
             named = params.get("TableName")
             if (named is not None and named == self.table) or (
                 self.account_wide and named is None and "TimeRangeUpperBound" in params
             ):
                 self.broken.append(named or "account-wide")
-                return super()._call(_server_error, operation, **params)
-        return super()._call(method, operation, **params)
+                raise server_error(operation)
 
 
 def removed(*reports: PruneReport) -> Counter[str]:
@@ -148,9 +143,10 @@ def test_prune_under_faults_day_after_day_keeps_every_promise(
     add_foreign_backups(standin, foreign_on)
     oracle = Oracle()
     oracle.see(all_backups(standin), lambda _: None)
-    # On day 6 the account-wide listing of recent backups breaks off, so every table with something to delete is
-    # listed on its own, and a gfs table's own listing breaks off too; on day 8 the listing of expired backups does.
-    victim, victim_day, blackout_day = "g0003", 6, 8
+    # On day 6 a gfs table's own listing breaks off (gfs' daily rule keeps more than its retention, so its tables
+    # are decided on their own listings); on day 8 the listing of expired backups does, on day 9 that of the recent
+    # backups minKeep needs.
+    victim, victim_day, blackout_day, unproven_day = "g0003", 6, 8, 9
     cfg, backups, pruning = settings(), gateway(), BrokenListings()
     tally, deletions_per_day, started = Tally(), [], time.monotonic()
     faults_on(standin)
@@ -178,7 +174,7 @@ def test_prune_under_faults_day_after_day_keeps_every_promise(
                 standin.add_foreign_backup(victim, f"{PREFIX}.manual.{when:%Y%m%dT%H%M%SZ}", created=when)
             oracle.see(all_backups(standin), lambda _: None)
         pruning.table = victim if day == victim_day else None
-        pruning.recent = day == victim_day
+        pruning.recent_from = now - timedelta(days=2) if day == unproven_day else None  # the cutoff: gfs' 2 days
         pruning.account_wide = day == blackout_day
         pruning.broken.clear()
 
@@ -200,12 +196,15 @@ def test_prune_under_faults_day_after_day_keeps_every_promise(
         if day == blackout_day:
             assert pruning.broken == ["account-wide"] and report.listing_error
             assert gone == set() and due, "an account-wide listing that broke off deletes nothing at all"
+        elif day == unproven_day:
+            assert pruning.broken == ["recent"] and report.listing_error
+            assert gone == set() and due, "without the recent backups minKeep needs nothing is deleted"
         else:
             assert not report.listing_error
             assert left <= named, f"due, still there, and not reported: {sorted(left - named)[:5]}"
         if day == victim_day:
             withheld = {arn for arn in due if before[arn]["TableName"] == victim}
-            assert pruning.broken == ["recent", victim] and list(report.failed_tables) == [victim]
+            assert pruning.broken == [victim] and list(report.failed_tables) == [victim]
             assert withheld and withheld <= left, "nothing of a table whose listing broke off is deleted"
         deletions_per_day.append(len(gone))
 
@@ -295,7 +294,7 @@ class DyingGateway(DynamoDbGateway):
     """Lambda's timeout as the prune sees it: once `after` deletions took effect, every call dies."""
 
     def __init__(self, after: int) -> None:
-        super().__init__(rate_limits=FAST)
+        super().__init__(before_every_call(backup_clients(rate_limits=FAST), self.die_if_dead))
         self.after = after
         self.deleted = 0
         self.dead = False
@@ -310,10 +309,9 @@ class DyingGateway(DynamoDbGateway):
             raise LambdaTimedOut(f"killed after deleting {backup_arn}")
         return outcome
 
-    def _call(self, method: Any, operation: str, **params: Any) -> dict[str, Any]:
+    def die_if_dead(self, operation: str, _: dict[str, Any]) -> None:
         if self.dead:
             raise LambdaTimedOut(f"killed before {operation}")
-        return super()._call(method, operation, **params)
 
 
 @pytest.mark.parametrize("size", SIZES)

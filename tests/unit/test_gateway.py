@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tablesafe.aws.clients import RateLimiter, rate_limits_from_env
+from tablesafe.aws.clients import RateLimiter, backup_clients, rate_limits_from_env
 from tablesafe.aws.dynamodb import (
     AmbiguousResult,
     BackupInUse,
@@ -24,10 +24,14 @@ BACKUP_ARN = TABLE_ARN + "/backup/01700000000000-abcdef12"
 
 
 @pytest.fixture
-def gateway():
+def clients():
     session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
-    gw = DynamoDbGateway(session, rate_limits={}, max_attempts=1)
-    return gw
+    return backup_clients(session, rate_limits={}, max_attempts=1)
+
+
+@pytest.fixture
+def gateway(clients):
+    return DynamoDbGateway(clients)
 
 
 def stub(client):
@@ -49,8 +53,8 @@ def stub(client):
         ("ValidationException", 400, GatewayError),
     ],
 )
-def test_create_backup_errors_become_decisions(gateway, code, status, expected):
-    stubber = stub(gateway._create_client)
+def test_create_backup_errors_become_decisions(clients, gateway, code, status, expected):
+    stubber = stub(clients.create)
     stubber.add_client_error("create_backup", service_error_code=code, http_status_code=status, service_message="m")
     with pytest.raises(expected) as raised:
         gateway.create_backup("orders", "tablesafe.daily.daily.20261127T0300Z")
@@ -58,8 +62,8 @@ def test_create_backup_errors_become_decisions(gateway, code, status, expected):
     assert type(raised.value) is expected
 
 
-def test_create_backup_returns_the_backup(gateway):
-    stubber = stub(gateway._create_client)
+def test_create_backup_returns_the_backup(clients, gateway):
+    stubber = stub(clients.create)
     created = datetime(2026, 11, 27, 3, 0, 5, tzinfo=UTC)
     stubber.add_response(
         "create_backup",
@@ -77,8 +81,8 @@ def test_create_backup_returns_the_backup(gateway):
     assert (backup.arn, backup.status, backup.created, backup.table_name) == (BACKUP_ARN, "CREATING", created, "orders")
 
 
-def test_delete_backup_outcomes(gateway):
-    stubber = stub(gateway._dynamodb)
+def test_delete_backup_outcomes(clients, gateway):
+    stubber = stub(clients.dynamodb)
     stubber.add_response("delete_backup", {})
     stubber.add_client_error("delete_backup", service_error_code="BackupNotFoundException")
     stubber.add_client_error("delete_backup", service_error_code="BackupInUseException")
@@ -101,8 +105,8 @@ def summary(n):
     }
 
 
-def test_list_backups_follows_every_page_with_the_time_range(gateway):
-    stubber = stub(gateway._dynamodb)
+def test_list_backups_follows_every_page_with_the_time_range(clients, gateway):
+    stubber = stub(clients.dynamodb)
     lower = datetime(2026, 11, 1, tzinfo=UTC)
     stubber.add_response(
         "list_backups",
@@ -119,16 +123,16 @@ def test_list_backups_follows_every_page_with_the_time_range(gateway):
     stubber.assert_no_pending_responses()
 
 
-def test_a_listing_that_fails_part_way_is_incomplete_not_short(gateway):
-    stubber = stub(gateway._dynamodb)
+def test_a_listing_that_fails_part_way_is_incomplete_not_short(clients, gateway):
+    stubber = stub(clients.dynamodb)
     stubber.add_response("list_backups", {"BackupSummaries": [summary(1)], "LastEvaluatedBackupArn": f"{BACKUP_ARN}1"})
     stubber.add_client_error("list_backups", service_error_code="InternalServerError", http_status_code=500)
     with pytest.raises(ListingIncomplete, match="stopped after 1 backups"):
         gateway.list_backups()
 
 
-def test_a_backup_missing_its_creation_time_reads_as_new(gateway):
-    stubber = stub(gateway._dynamodb)
+def test_a_backup_missing_its_creation_time_reads_as_new(clients, gateway):
+    stubber = stub(clients.dynamodb)
     bare = {"BackupArn": BACKUP_ARN, "BackupName": "bkp", "TableName": "orders", "BackupStatus": "AVAILABLE"}
     stubber.add_response("list_backups", {"BackupSummaries": [bare]})
     before = datetime.now(UTC)
@@ -137,8 +141,8 @@ def test_a_backup_missing_its_creation_time_reads_as_new(gateway):
     assert backup.backup_type == "USER"
 
 
-def test_find_tagged_tables_reads_every_page_and_the_tag_value(gateway):
-    stubber = stub(gateway._tagging)
+def test_find_tagged_tables_reads_every_page_and_the_tag_value(clients, gateway):
+    stubber = stub(clients.tagging)
     page1 = [{"ResourceARN": TABLE_ARN, "Tags": [{"Key": "backup-plan", "Value": "daily"}]}]
     page2 = [{"ResourceARN": TABLE_ARN.replace("orders", "carts"), "Tags": [{"Key": "backup-plan", "Value": "x y"}]}]
     stubber.add_response("get_resources", {"ResourceTagMappingList": page1, "PaginationToken": "t1"})

@@ -21,6 +21,7 @@ from typing import Any
 
 from tools.bench import export_items, model, scenarios
 from tools.bench.cloud import Cloud, remote_cloud
+from tools.bench.cut import retention_cut
 from tools.bench.lambda_probe import ColdStart, MemoryRun, cold_start, invoke_measured, machine, scratch_dir
 from tools.bench.scenarios import Conditions, PruneSeed, Result
 from tools.lambda_runner import CloudAssembly, synthesize
@@ -43,11 +44,17 @@ class Sizes:
     scale_factor: float
     scale_budget: float  # seconds per simulated invocation
     scale_reserve: float
+    scale_budget_short: float  # the same run in shorter invocations (issue 18: 30 s)
+    two_region: tuple[int, int, int]  # (tagged tables per region, of them global, regional ones named alike)
     coldstart_runs: int
     memory_backup: tuple[int, int]
     memory_prune: PruneSeed
     memory_prune_daily: PruneSeed  # how the prune's memory grows with the backups it lists
     memory_prune_scale: float
+    cut: PruneSeed  # a retention cut: far more expired backups than one invocation takes
+    cut_scale: float
+    cut_budget: float
+    cut_invocations_a_day: int
 
 
 FULL = Sizes(
@@ -60,11 +67,17 @@ FULL = Sizes(
     scale_factor=5.0,
     scale_budget=60.0,
     scale_reserve=4.0,
+    scale_budget_short=30.0,
+    two_region=(5000, 500, 0),
     coldstart_runs=11,
     memory_backup=(5000, 2500),
     memory_prune=PruneSeed(1000, 40),
     memory_prune_daily=PruneSeed(3000, 36),
     memory_prune_scale=10.0,
+    cut=PruneSeed(500, 400),
+    cut_scale=20.0,
+    cut_budget=60.0,
+    cut_invocations_a_day=8,
 )
 QUICK = Sizes(
     backup_small=(100, 50),
@@ -76,11 +89,17 @@ QUICK = Sizes(
     scale_factor=5.0,
     scale_budget=6.0,
     scale_reserve=2.0,
+    scale_budget_short=4.0,
+    two_region=(500, 50, 0),
     coldstart_runs=7,
     memory_backup=(500, 250),
     memory_prune=PruneSeed(60, 38),
     memory_prune_daily=PruneSeed(200, 36),
     memory_prune_scale=10.0,
+    cut=PruneSeed(100, 120),
+    cut_scale=10.0,
+    cut_budget=6.0,
+    cut_invocations_a_day=6,
 )
 CLOUD_SCENARIOS = (
     "backup-small",
@@ -88,7 +107,10 @@ CLOUD_SCENARIOS = (
     "prune-small",
     "prune-large",
     "prune-daily",
+    "prune-cut",
     "scale",
+    "scale-30s",
+    "two-region",
     "naive-backup",
     "naive-prune",
     "memory",
@@ -191,6 +213,36 @@ def run_cloud_scenario(name: str, cloud: Cloud, sizes: Sizes, output: dict[str, 
             reserve=sizes.scale_reserve,
             description=f"{sizes.scale_tables} tagged tables, rate limits x{sizes.scale_factor:g}, invocations of "
             f"{sizes.scale_budget:g} s continued through continue_run",
+            goals=scenarios.SCALE_TARGETS,
+        ),
+        "scale-30s": lambda: scenarios.backup(
+            cloud,
+            name,
+            tables=sizes.scale_tables,
+            tagged=sizes.scale_tables,
+            conditions=Conditions(latency_ms=20.0, scale=sizes.scale_factor),
+            budget=sizes.scale_budget_short,
+            reserve=sizes.scale_reserve,
+            description=f"{sizes.scale_tables} tagged tables, rate limits x{sizes.scale_factor:g}, invocations of "
+            f"{sizes.scale_budget_short:g} s continued through continue_run",
+            goals=scenarios.SCALE_TARGETS,
+        ),
+        "two-region": lambda: scenarios.two_region(
+            cloud,
+            name,
+            tables=sizes.two_region[0],
+            global_tables=sizes.two_region[1],
+            shared_names=sizes.two_region[2],
+            conditions=Conditions(latency_ms=20.0, scale=sizes.scale_factor),
+        ),
+        "prune-cut": lambda: retention_cut(
+            cloud,
+            name,
+            seed=sizes.cut,
+            conditions=Conditions(latency_ms=20.0, scale=sizes.cut_scale),
+            budget=sizes.cut_budget,
+            reserve=sizes.cut_budget / 15,
+            invocations_a_day=sizes.cut_invocations_a_day,
         ),
         "naive-backup": lambda: naive_backup(cloud, name, sizes),
         "naive-prune": lambda: naive_prune(cloud, name, sizes),

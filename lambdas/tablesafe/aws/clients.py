@@ -1,4 +1,8 @@
-"""botocore clients as tablesafe configures them, and the client-side pacing that keeps calls under AWS's rates."""
+"""botocore clients as tablesafe configures them, and the client-side pacing that keeps calls under AWS's rates.
+
+The gateways receive their clients (STYLE.md, principle 3); the factories at the end build them for the functions'
+cold start and the CLI, and tests build them on the stand-in or wrap them in a botocore Stubber.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,19 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import boto3
 from botocore.config import Config
 
 from tablesafe.constants import DEFAULT_RATE_LIMITS, ENV_RATE_LIMITS
+
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
 
 
 class RateLimiter:
@@ -87,3 +98,86 @@ def rate_limits_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, f
             raise ValueError(f"{ENV_RATE_LIMITS}: {operation}={rate!r} must be a number > 0")
         limits[operation] = float(rate)
     return limits
+
+
+# -- the clients each gateway receives, built for the functions and the CLI ------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupClients:
+    """What DynamoDbGateway calls: DynamoDB with retries, DynamoDB sending CreateBackup once, the tagging API."""
+
+    dynamodb: DynamoDBClient
+    create: DynamoDBClient  # botocore's retries off: a resend after a lost answer could make a second backup
+    tagging: ResourceGroupsTaggingAPIClient
+    # The other deployed regions' DynamoDB (region -> client), for their table names only (ListTables).
+    others: Mapping[str, DynamoDBClient] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TableClients:
+    """What TableGateway calls: DynamoDB with retries, DynamoDB sending the restores once, application auto scaling."""
+
+    dynamodb: DynamoDBClient
+    restore: DynamoDBClient  # botocore's retries off: restore.py decides what a lost answer means
+    scaling: ApplicationAutoScalingClient
+
+
+def backup_clients(
+    session: boto3.Session | None = None,
+    *,
+    region_name: str | None = None,
+    rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
+    max_attempts: int = 8,
+    max_connections: int = 32,
+    other_regions: Iterable[str] = (),
+) -> BackupClients:
+    """The backup and prune functions' clients, paced at `rate_limits` (the Lambda's region unless one is named),
+    and a DynamoDB client for each of `other_regions` but the own (the other deployed regions' table names)."""
+    session = session or boto3.Session()
+    retrying = client_config(max_attempts=max_attempts, max_connections=max_connections)
+    once = client_config(max_attempts=0, max_connections=max_connections)
+    dynamodb = session.client("dynamodb", config=retrying, region_name=region_name)
+    own = dynamodb.meta.region_name
+    listing = client_config(max_attempts=max_attempts, max_connections=2, agent="tablesafe-replicas")
+    clients = BackupClients(
+        dynamodb=dynamodb,
+        create=session.client("dynamodb", config=once, region_name=region_name),
+        tagging=session.client("resourcegroupstaggingapi", config=retrying, region_name=region_name),
+        others={
+            r: session.client("dynamodb", config=listing, region_name=r) for r in sorted(set(other_regions) - {own})
+        },
+    )
+    Pacer(rate_limits).attach(clients.dynamodb, clients.create, clients.tagging)
+    return clients
+
+
+def table_clients(
+    session: boto3.Session | None = None,
+    *,
+    region_name: str | None = None,
+    rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
+    max_attempts: int = 8,
+    max_connections: int = 64,
+) -> TableClients:
+    """The CLI's clients for restores and copies: longer read timeouts, a pool as large as the copy's workers."""
+    session = session or boto3.Session()
+    config = client_config(
+        max_attempts=max_attempts, max_connections=max_connections, read_timeout=60, agent="tablesafe-cli"
+    )
+    once = client_config(max_attempts=0, max_connections=4, read_timeout=60, agent="tablesafe-cli")
+    clients = TableClients(
+        dynamodb=session.client("dynamodb", config=config, region_name=region_name),
+        restore=session.client("dynamodb", config=once, region_name=region_name),
+        scaling=session.client("application-autoscaling", config=config, region_name=region_name),
+    )
+    Pacer(rate_limits).attach(clients.dynamodb, clients.restore, clients.scaling)
+    return clients
+
+
+def lease_client(session: boto3.Session | None = None, *, region_name: str | None = None) -> DynamoDBClient:
+    """The slot lease table's client: a few connections (an invocation writes its lease a handful of times), and
+    standard retries, as for every idempotent call (the lease writes' conditions make them idempotent)."""
+    config = client_config(max_attempts=8, max_connections=4, read_timeout=10, agent="tablesafe-lease")
+    client: DynamoDBClient = (session or boto3.Session()).client("dynamodb", config=config, region_name=region_name)
+    return client

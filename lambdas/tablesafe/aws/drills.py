@@ -17,10 +17,11 @@ from enum import Enum
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
 
 from tablesafe.aws.clients import client_config
-from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, as_datetime, classify_error
+from tablesafe.aws.dynamodb import as_datetime
+from tablesafe.aws.errors import GatewayError, call, pages
 
 Item = dict[str, Any]
 NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "TableNotFoundException"})
@@ -147,15 +148,9 @@ class DrillGateway:
     def table_names(self, prefix: str) -> list[str]:
         """Every table of the region whose name starts with `prefix` (ListTables, every page: AWS documents no
         order, so no page is skipped)."""
-        names: list[str] = []
-        params: dict[str, Any] = {"Limit": 100}
-        while True:
-            page = self._call(self._dynamodb.list_tables, "ListTables", **params)
-            names.extend(n for n in page.get("TableNames", []) if n.startswith(prefix))
-            last = page.get("LastEvaluatedTableName")
-            if not last:
-                return sorted(names)
-            params["ExclusiveStartTableName"] = last
+        listing = self._dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 100})
+        pages_ = pages("ListTables", self._dynamodb, listing)
+        return sorted(n for page in pages_ for n in page.get("TableNames", []) if n.startswith(prefix))
 
     def describe(self, name: str) -> DrillTable | None:
         """DescribeTable; None when there is no such table."""
@@ -186,15 +181,9 @@ class DrillGateway:
 
     def tags(self, arn: str) -> dict[str, str]:
         """ListTagsOfResource, every page (eventually consistent: tags written seconds ago may be missing)."""
-        tags: dict[str, str] = {}
-        params: dict[str, Any] = {"ResourceArn": arn}
-        while True:
-            page = self._call(self._dynamodb.list_tags_of_resource, "ListTagsOfResource", **params)
-            tags.update({t["Key"]: t.get("Value", "") for t in page.get("Tags", [])})
-            token = page.get("NextToken")
-            if not token:
-                return tags
-            params["NextToken"] = token
+        listing = self._dynamodb.get_paginator("list_tags_of_resource").paginate(ResourceArn=arn)
+        pages_ = pages("ListTagsOfResource", self._dynamodb, listing)
+        return {t["Key"]: t.get("Value", "") for page in pages_ for t in page.get("Tags", [])}
 
     def tag(self, arn: str, tags: Mapping[str, str]) -> None:
         """TagResource (idempotent: the same tags again change nothing)."""
@@ -293,16 +282,19 @@ class DrillGateway:
 
     def invoke_validator(self, function: str, payload: Mapping[str, Any]) -> ValidatorAnswer:
         """Invoke the user's validator, RequestResponse, once; ValidatorTimedOut when it does not answer in time."""
+        client = self._lambda
         try:
-            answer = self._lambda.invoke(
-                FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+            answer = call(
+                "Invoke",
+                client,
+                lambda: client.invoke(
+                    FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+                ),
             )
-        except ReadTimeoutError as error:
-            raise ValidatorTimedOut("Invoke", "ReadTimeout", str(error)) from error
-        except ClientError as error:
-            raise classify_error("Invoke", error) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult("Invoke", type(error).__name__, str(error)) from error
+        except GatewayError as error:
+            if isinstance(error.__cause__, ReadTimeoutError):
+                raise ValidatorTimedOut("Invoke", "ReadTimeout", error.message) from error
+            raise
         body = answer["Payload"].read() if answer.get("Payload") is not None else b""
         try:
             decoded = json.loads(body) if body else None
@@ -314,12 +306,7 @@ class DrillGateway:
 
     @staticmethod
     def _call(method: Any, operation: str, **params: Any) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = method(**params)
-        except ClientError as error:
-            raise classify_error(operation, error) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult(operation, type(error).__name__, str(error)) from error
+        result: dict[str, Any] = call(operation, getattr(method, "__self__", None), lambda: method(**params))
         return result
 
 

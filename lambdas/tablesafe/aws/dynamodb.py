@@ -1,36 +1,47 @@
-"""The gateway: the only module that calls boto3 for DynamoDB backups and the tagging API.
+"""The backup gateway: DynamoDB backups, the tables they are of, and discovery through the tagging API.
 
-It returns plain dataclasses and turns AWS error codes into decisions the use cases act on. Every call waits its
-turn on a per-operation rate limiter set to AWS's documented per-account limits, and idempotent calls are retried by
-botocore's standard retry mode. CreateBackup is the exception: it is sent once per call, because a retry after a
-lost response could create a second backup; the use case decides what to do with each outcome.
+It returns plain dataclasses and turns AWS error codes into decisions the use cases act on (aws/errors.py). It
+receives its clients (aws/clients.py builds them): every call waits its turn on a per-operation rate limiter set to
+AWS's documented per-account limits, and idempotent calls are retried by botocore's standard retry mode. CreateBackup
+is the exception: it goes out on a client without botocore's retries, once per call, because a retry after a lost
+response could create a second backup; the use case decides what to do with each outcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-
-from tablesafe.aws.clients import Pacer, client_config, rate_limits_from_env
+from tablesafe.aws.descriptions import (
+    PitrState,
+    TableDetails,
+    as_datetime,
+    pitr_specification,
+    pitr_state,
+    table_details,
+)
 from tablesafe.aws.errors import (
     AmbiguousResult,
     BackupInUse,
+    BackupNotFound,
     GatewayError,
     ListingIncomplete,
     TableInUse,
     TableNotFound,
     Throttled,
+    botocore_resends,
     call,
     classify_error,
+    pages,
 )
-from tablesafe.constants import DEFAULT_RATE_LIMITS
 
-__all__ = [  # the error classes are aws/errors.py's, importable from here as before
+if TYPE_CHECKING:
+    from tablesafe.aws.clients import BackupClients
+
+__all__ = [  # the error classes are aws/errors.py's and the descriptions aws/descriptions.py's, importable here too
     "PAGE_SIZE",
     "AmbiguousResult",
     "Backup",
@@ -40,9 +51,9 @@ __all__ = [  # the error classes are aws/errors.py's, importable from here as be
     "GatewayError",
     "ListingIncomplete",
     "PitrState",
+    "TableDetails",
     "TableInUse",
     "TableNotFound",
-    "TableState",
     "TaggedTable",
     "Throttled",
     "as_datetime",
@@ -60,6 +71,8 @@ class TaggedTable:
     arn: str
     tag_value: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    # False for a table found without the opt-in tag (find_tables): its tag_value is "" and means nothing.
+    tagged: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,23 +91,6 @@ class Backup:
     table_id: str | None = None
 
 
-@dataclass(frozen=True)
-class TableState:
-    """What DescribeTable says about a table that matters for backups."""
-
-    name: str
-    status: str
-    replica_regions: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PitrState:
-    """Point-in-time recovery of a table (DescribeContinuousBackups)."""
-
-    enabled: bool
-    recovery_period_days: int | None = None
-
-
 class DeleteOutcome(Enum):
     """What happened to a DeleteBackup."""
 
@@ -104,65 +100,86 @@ class DeleteOutcome(Enum):
 
 
 class DynamoDbGateway:
-    """Backups, tables and tags of one region, as plain dataclasses."""
+    """Backups, tables and tags of one region, as plain dataclasses.
 
-    def __init__(
-        self,
-        session: boto3.Session | None = None,
-        *,
-        rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
-        max_attempts: int = 8,
-        max_connections: int = 32,
-        region_name: str | None = None,
-    ) -> None:
-        self.session = session = session or boto3.Session()  # shared with other clients of the function
-        retrying = client_config(max_attempts=max_attempts, max_connections=max_connections)
-        once = client_config(max_attempts=0, max_connections=max_connections)
-        self._dynamodb = session.client("dynamodb", config=retrying, region_name=region_name)
-        self._create_client = session.client("dynamodb", config=once, region_name=region_name)
-        self._tagging = session.client("resourcegroupstaggingapi", config=retrying, region_name=region_name)
-        self.region = self._dynamodb.meta.region_name
-        Pacer(rate_limits).attach(self._dynamodb, self._create_client, self._tagging)
+    >>> gateway = DynamoDbGateway(backup_clients(rate_limits=rate_limits_from_env()))
+    """
 
-    @classmethod
-    def from_env(cls) -> DynamoDbGateway:
-        """The gateway for the Lambda's region, rate limits from the environment."""
-        return cls(rate_limits=rate_limits_from_env())
+    def __init__(self, clients: BackupClients) -> None:
+        if botocore_resends(clients.create):
+            raise ValueError("CreateBackup's client must not retry (max_attempts=0): a resend could make a 2nd backup")
+        self._dynamodb = clients.dynamodb
+        self._create = clients.create
+        self._tagging = clients.tagging
+        self._others = clients.others  # the other deployed regions' DynamoDB, for their table names
+        self.region: str = self._dynamodb.meta.region_name
 
     # -- discovery -------------------------------------------------------------------------------------------------
 
     def find_tagged_tables(self, tag_key: str) -> list[TaggedTable]:
-        """Every table of the region carrying `tag_key`, whatever its value (GetResources, all pages)."""
-        tables: list[TaggedTable] = []
-        token = ""
-        while True:
-            page = self._call(
-                self._tagging.get_resources,
-                "GetResources",
-                ResourceTypeFilters=["dynamodb:table"],
-                TagFilters=[{"Key": tag_key}],
-                ResourcesPerPage=PAGE_SIZE,
-                PaginationToken=token,
-            )
+        """Every table of the region carrying `tag_key`, whatever its value (GetResources, all pages), by name."""
+        return sorted((t for page in self.tagged_table_pages(tag_key) for t in page), key=lambda t: t.name)
+
+    def tagged_table_pages(self, tag_key: str) -> Iterator[list[TaggedTable]]:
+        """The tables carrying `tag_key`, a GetResources page at a time, so that work can start on the first."""
+        paginator = self._tagging.get_paginator("get_resources")
+        listing = paginator.paginate(
+            ResourceTypeFilters=["dynamodb:table"],
+            TagFilters=[{"Key": tag_key}],
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        for page in pages("GetResources", self._tagging, listing):
+            tables: list[TaggedTable] = []
             for mapping in page.get("ResourceTagMappingList", []):
                 arn = mapping.get("ResourceARN", "")
                 name = arn.partition(":table/")[2]
                 if not name or "/" in name:  # not a table (an index or stream ARN would hold a further '/')
                     continue
-                tags = {t.get("Key"): t.get("Value", "") for t in mapping.get("Tags", [])}
+                tags = {t.get("Key", ""): t.get("Value", "") for t in mapping.get("Tags", [])}
                 tables.append(TaggedTable(name=name, arn=arn, tag_value=tags.get(tag_key, ""), tags=tags))
-            token = page.get("PaginationToken") or ""
-            if not token:
-                return sorted(tables, key=lambda t: t.name)
+            yield tables
+
+    def table_names_in(self, region: str) -> frozenset[str]:
+        """Every table name of another deployed region (ListTables, all pages): the only tables there that can be a
+        replica of one here (a replica carries its table's name); GatewayError if it has no client for `region`."""
+        client = self._others.get(region)
+        if client is None:
+            raise GatewayError("ListTables", "NoClient", f"no client for region {region}")
+        listing = client.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+        return frozenset(name for page in pages("ListTables", client, listing) for name in page.get("TableNames", []))
+
+    def find_tables(self, tag_key: str) -> list[TaggedTable]:
+        """Every table of the region, with its tags: GetResources of every table ever tagged (100 a page), and
+        ListTables for the rest (a table never tagged is not in the tagging API), not ListTagsOfResource per table.
+        """
+        found: dict[str, TaggedTable] = {}
+        paginator = self._tagging.get_paginator("get_resources")
+        listing = paginator.paginate(ResourceTypeFilters=["dynamodb:table"], PaginationConfig={"PageSize": PAGE_SIZE})
+        for page in pages("GetResources", self._tagging, listing):
+            for mapping in page.get("ResourceTagMappingList", []):
+                arn = mapping.get("ResourceARN", "")
+                name = arn.partition(":table/")[2]
+                if not name or "/" in name:
+                    continue
+                tags = {t.get("Key", ""): t.get("Value", "") for t in mapping.get("Tags", [])}
+                found[name] = TaggedTable(name, arn, tags.get(tag_key, ""), tags, tagged=tag_key in tags)
+        tables = self._dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+        for listed in pages("ListTables", self._dynamodb, tables):
+            for name in listed.get("TableNames", []):
+                # A table whose tags were all removed may still be in GetResources' answer, with no tags.
+                found.setdefault(name, TaggedTable(name, "", "", {}, tagged=False))
+        return sorted(found.values(), key=lambda t: t.name)
 
     # -- backups ---------------------------------------------------------------------------------------------------
 
     def create_backup(self, table_name: str, backup_name: str) -> Backup:
         """Send CreateBackup exactly once; raises Throttled, AmbiguousResult, BackupInUse, TableNotFound, ..."""
-        response = self._call(
-            self._create_client.create_backup, "CreateBackup", TableName=table_name, BackupName=backup_name
+        response = call(
+            "CreateBackup",
+            self._create,
+            lambda: self._create.create_backup(TableName=table_name, BackupName=backup_name),
         )
-        details = response.get("BackupDetails", {})
+        details: Mapping[str, Any] = response.get("BackupDetails", {})
         return Backup(
             arn=details.get("BackupArn", ""),
             name=details.get("BackupName", backup_name),
@@ -197,7 +214,7 @@ class DynamoDbGateway:
         backup_type: str = "USER",
     ) -> Iterator[Backup]:
         """Like list_backups, page by page."""
-        params: dict[str, Any] = {"BackupType": backup_type, "Limit": PAGE_SIZE}
+        params: dict[str, Any] = {"BackupType": backup_type, "PaginationConfig": {"PageSize": PAGE_SIZE}}
         if table_name is not None:
             params["TableName"] = table_name
         if created_from is not None:
@@ -205,68 +222,56 @@ class DynamoDbGateway:
         if created_before is not None:
             params["TimeRangeUpperBound"] = created_before
         seen = 0
+        listing = pages("ListBackups", self._dynamodb, self._dynamodb.get_paginator("list_backups").paginate(**params))
         while True:
             try:
-                page = self._call(self._dynamodb.list_backups, "ListBackups", **params)
+                page = next(listing, None)
             except GatewayError as error:
                 raise ListingIncomplete(
                     "ListBackups", error.code, f"stopped after {seen} backups: {error.message}"
                 ) from error
+            if page is None:
+                return
             for summary in page.get("BackupSummaries", []):
                 seen += 1
                 yield _backup_from_summary(summary)
-            last = page.get("LastEvaluatedBackupArn")
-            if not last:
-                return
-            params["ExclusiveStartBackupArn"] = last
 
     def delete_backup(self, backup_arn: str) -> DeleteOutcome:
         """DeleteBackup; already gone and in use are outcomes, anything else raises."""
         try:
-            self._call(self._dynamodb.delete_backup, "DeleteBackup", BackupArn=backup_arn)
-        except GatewayError as error:
-            if error.code == "BackupNotFoundException":
-                return DeleteOutcome.ALREADY_GONE
-            if isinstance(error, BackupInUse):
-                return DeleteOutcome.IN_USE
-            raise
+            call("DeleteBackup", self._dynamodb, lambda: self._dynamodb.delete_backup(BackupArn=backup_arn))
+        except BackupNotFound:
+            return DeleteOutcome.ALREADY_GONE
+        except BackupInUse:
+            return DeleteOutcome.IN_USE
         return DeleteOutcome.DELETED
 
     # -- tables ----------------------------------------------------------------------------------------------------
 
-    def describe_table(self, table_name: str) -> TableState:
-        """Status and global-table replica regions of a table."""
-        table = self._call(self._dynamodb.describe_table, "DescribeTable", TableName=table_name).get("Table", {})
-        replicas = tuple(sorted(r["RegionName"] for r in table.get("Replicas", []) if r.get("RegionName")))
-        return TableState(name=table_name, status=table.get("TableStatus", "UNKNOWN"), replica_regions=replicas)
+    def describe_table(self, table_name: str) -> TableDetails:
+        """DescribeTable: status and global-table replica regions (and the rest of TableDetails)."""
+        answer = call("DescribeTable", self._dynamodb, lambda: self._dynamodb.describe_table(TableName=table_name))
+        return table_details(answer.get("Table", {}), table_name)
 
     def pitr_state(self, table_name: str) -> PitrState:
         """Whether PITR is on, and its recovery period."""
-        answer = self._call(
-            self._dynamodb.describe_continuous_backups, "DescribeContinuousBackups", TableName=table_name
+        answer = call(
+            "DescribeContinuousBackups",
+            self._dynamodb,
+            lambda: self._dynamodb.describe_continuous_backups(TableName=table_name),
         )
-        pitr = answer.get("ContinuousBackupsDescription", {}).get("PointInTimeRecoveryDescription", {})
-        return PitrState(
-            enabled=pitr.get("PointInTimeRecoveryStatus") == "ENABLED",
-            recovery_period_days=pitr.get("RecoveryPeriodInDays"),
-        )
+        return pitr_state(answer.get("ContinuousBackupsDescription", {}))
 
     def enable_pitr(self, table_name: str, recovery_period_days: int) -> None:
         """Turn PITR on with the given recovery period (1-35 days)."""
-        self._call(
-            self._dynamodb.update_continuous_backups,
+        spec: Any = pitr_specification(recovery_period_days)
+        call(
             "UpdateContinuousBackups",
-            TableName=table_name,
-            PointInTimeRecoverySpecification={
-                "PointInTimeRecoveryEnabled": True,
-                "RecoveryPeriodInDays": recovery_period_days,
-            },
+            self._dynamodb,
+            lambda: self._dynamodb.update_continuous_backups(
+                TableName=table_name, PointInTimeRecoverySpecification=spec
+            ),
         )
-
-    # -- plumbing --------------------------------------------------------------------------------------------------
-
-    def _call(self, method: Callable[..., dict[str, Any]], operation: str, **params: Any) -> dict[str, Any]:
-        return call(operation, getattr(method, "__self__", None), lambda: method(**params))
 
 
 def _backup_from_summary(summary: Mapping[str, Any]) -> Backup:
@@ -280,13 +285,3 @@ def _backup_from_summary(summary: Mapping[str, Any]) -> Backup:
         size_bytes=summary.get("BackupSizeBytes"),
         table_id=summary.get("TableId") or None,
     )
-
-
-def as_datetime(value: object) -> datetime:
-    """A timestamp from a response as an aware datetime."""
-    # A missing creation time reads as "now": the backup then looks new, so pruning keeps it (the safe side).
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.now(UTC)

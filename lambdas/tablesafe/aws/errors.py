@@ -8,7 +8,7 @@ the one retry policy of ours (aws/retry.py) never retries on top of botocore's r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
@@ -155,3 +155,16 @@ def call(operation: str, client: object, send: Callable[[], R]) -> R:
         # Connection reset, read timeout, endpoint unreachable: whether the call took effect is unknown.
         resent = botocore_resends(client)
         raise AmbiguousResult(operation, type(error).__name__, str(error), botocore_retried=resent) from error
+
+
+def pages(operation: str, client: object, pages_of: Iterable[R]) -> Iterator[R]:
+    """The pages of a botocore paginator, each fetch's failure as a GatewayError (as `call` maps it).
+
+    >>> for page in pages("ListTables", dynamodb, dynamodb.get_paginator("list_tables").paginate()): ...
+    """
+    iterator = iter(pages_of)
+    while True:
+        page = call(operation, client, lambda: next(iterator, None))
+        if page is None:
+            return
+        yield page

@@ -9,118 +9,135 @@ seconds), the table's TTL attribute, so DynamoDB removes them a week after they 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
-from tablesafe.aws.clients import client_config
+from tablesafe.aws.errors import ConditionFailed, GatewayError, call
 from tablesafe.slots.lease import RECORD_KEPT_SECONDS, LeaseRecord, LeaseState, LeaseStoreError
 
-CONDITION_FAILED = "ConditionalCheckFailedException"
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+R = TypeVar("R")
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
 
 
 class LeaseTable:
     """Slot leases in one DynamoDB table (partition key `pk`, string)."""
 
-    def __init__(self, table_name: str, *, client: Any = None, session: boto3.Session | None = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self.table_name = table_name
-        # A few connections: an invocation writes its lease a handful of times. Standard retries, as for every
-        # idempotent call (the conditions make these writes idempotent).
-        config = client_config(max_attempts=8, max_connections=4, read_timeout=10, agent="tablesafe-lease")
-        self._client = client or (session or boto3.Session()).client("dynamodb", config=config)
+        self._client = client  # aws/clients.py's lease_client: standard retries, a few connections
 
     def take(self, key: str, holder: str, expires_at: float, now: float, predecessor: str | None) -> LeaseRecord:
         """PutItem if free, lapsed, ours or the predecessor's; else the current record (ReturnValuesOnConditionCheck
         Failure, or a consistent read when the answer did not carry it)."""
         condition = "attribute_not_exists(pk) OR expires_at < :now OR holder = :me"
-        values: dict[str, Any] = {":now": _number(now), ":me": {"S": holder}}
+        values: dict[str, Any] = {":now": _seconds(now), ":me": holder}
         if predecessor:
             condition += " OR holder = :predecessor"
-            values[":predecessor"] = {"S": predecessor}
+            values[":predecessor"] = predecessor
         item = {
-            "pk": {"S": key},
-            "holder": {"S": holder},
-            "expires_at": _number(expires_at),
-            "state": {"S": LeaseState.HELD.value},
-            "taken_at": _number(now),
-            "ttl": {"N": str(int(expires_at + RECORD_KEPT_SECONDS))},
+            "pk": key,
+            "holder": holder,
+            "expires_at": _seconds(expires_at),
+            "state": LeaseState.HELD.value,
+            "taken_at": _seconds(now),
+            "ttl": int(expires_at + RECORD_KEPT_SECONDS),
         }
         try:
-            self._client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=values,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            answer = self._send(
+                "PutItem",
+                lambda: self._client.put_item(
+                    TableName=self.table_name,
+                    Item=_typed(item),
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=_typed(values),
+                    ReturnValues="ALL_OLD",  # whom it was taken from: a continuation may trust its cursor (lease.py)
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ),
             )
-        except ClientError as error:
-            if _code(error) != CONDITION_FAILED:
-                raise _store_error("PutItem", error) from error
-            returned: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            current = returned or self._read(key)
+        except ConditionFailed as refusal:
+            current = _returned_item(refusal) or self._read(key)
             if current is None:  # deleted between the write and the read: free again, the caller tries again
                 return LeaseRecord(holder="", expires_at=0.0, state=LeaseState.RELEASED)
             return _record(current)
-        except BotoCoreError as error:
-            raise LeaseStoreError(f"PutItem on {self.table_name}: {type(error).__name__}: {error}") from error
-        return LeaseRecord(holder=holder, expires_at=expires_at)
+        previous = answer.get("Attributes", {}).get("holder", {}).get("S", "")
+        return LeaseRecord(holder=holder, expires_at=expires_at, taken_from=previous)
 
     def update(self, key: str, holder: str, expires_at: float, state: LeaseState, now: float) -> bool:
         """UpdateItem of expiry and state, if `holder` still holds it."""
         ttl = int(max(expires_at, now) + RECORD_KEPT_SECONDS)
+        values = {
+            ":until": _seconds(expires_at),
+            ":state": state.value,
+            ":now": _seconds(now),
+            ":ttl": ttl,
+            ":me": holder,
+        }
         try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": key}},
-                UpdateExpression="SET expires_at = :until, #state = :state, updated_at = :now, #ttl = :ttl",
-                ConditionExpression="holder = :me",
-                ExpressionAttributeNames={"#state": "state", "#ttl": "ttl"},  # both are DynamoDB reserved words
-                ExpressionAttributeValues={
-                    ":until": _number(expires_at),
-                    ":state": {"S": state.value},
-                    ":now": _number(now),
-                    ":ttl": {"N": str(ttl)},
-                    ":me": {"S": holder},
-                },
+            self._send(
+                "UpdateItem",
+                lambda: self._client.update_item(
+                    TableName=self.table_name,
+                    Key=_typed({"pk": key}),
+                    UpdateExpression="SET expires_at = :until, #state = :state, updated_at = :now, #ttl = :ttl",
+                    ConditionExpression="holder = :me",
+                    ExpressionAttributeNames={"#state": "state", "#ttl": "ttl"},  # both are DynamoDB reserved words
+                    ExpressionAttributeValues=_typed(values),
+                ),
             )
-        except ClientError as error:
-            if _code(error) == CONDITION_FAILED:
-                return False
-            raise _store_error("UpdateItem", error) from error
-        except BotoCoreError as error:
-            raise LeaseStoreError(f"UpdateItem on {self.table_name}: {type(error).__name__}: {error}") from error
+        except ConditionFailed:
+            return False
         return True
 
-    def _read(self, key: str) -> dict[str, Any] | None:
-        try:
-            answer = self._client.get_item(TableName=self.table_name, Key={"pk": {"S": key}}, ConsistentRead=True)
-        except ClientError as error:
-            raise _store_error("GetItem", error) from error
-        except BotoCoreError as error:
-            raise LeaseStoreError(f"GetItem on {self.table_name}: {type(error).__name__}: {error}") from error
-        item: dict[str, Any] | None = answer.get("Item")
+    def _read(self, key: str) -> Mapping[str, Any] | None:
+        answer = self._send(
+            "GetItem",
+            lambda: self._client.get_item(TableName=self.table_name, Key=_typed({"pk": key}), ConsistentRead=True),
+        )
+        item: Mapping[str, Any] | None = answer.get("Item")
         return item
 
+    def _send(self, operation: str, send: Callable[[], R]) -> R:
+        """One call; a refused condition as ConditionFailed, any other failure as LeaseStoreError."""
+        try:
+            return call(operation, self._client, send)
+        except ConditionFailed:
+            raise
+        except GatewayError as error:
+            raise LeaseStoreError(
+                f"{operation} on the lease table {self.table_name}: {error.code}: {error.message}"
+            ) from error
 
-def _record(item: dict[str, Any]) -> LeaseRecord:
-    state = item.get("state", {}).get("S", LeaseState.HELD.value)
+
+def _record(item: Mapping[str, Any]) -> LeaseRecord:
+    plain = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+    state = str(plain.get("state", LeaseState.HELD.value))
     return LeaseRecord(
-        holder=item.get("holder", {}).get("S", ""),
-        expires_at=float(item.get("expires_at", {}).get("N", "0")),
+        holder=str(plain.get("holder", "")),
+        expires_at=float(plain.get("expires_at", 0)),
         state=LeaseState(state) if state in LeaseState._value2member_map_ else LeaseState.HELD,
     )
 
 
-def _number(value: float) -> dict[str, str]:
-    return {"N": str(Decimal(value).quantize(Decimal("0.001")))}
+def _typed(values: Mapping[str, Any]) -> Any:
+    """Plain values as DynamoDB's typed JSON (boto3's TypeSerializer: str -> S, int and Decimal -> N)."""
+    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+def _seconds(value: float) -> Decimal:
+    """Epoch seconds to the millisecond, as a Decimal (DynamoDB numbers are exact; floats are refused)."""
+    return Decimal(value).quantize(Decimal("0.001"))
 
 
-def _store_error(operation: str, error: ClientError) -> LeaseStoreError:
-    details = error.response.get("Error", {})
-    return LeaseStoreError(f"{operation} on the lease table: {details.get('Code')}: {details.get('Message', '')}")
+def _returned_item(refusal: ConditionFailed) -> Mapping[str, Any] | None:
+    """The item a refused write's answer carries (ReturnValuesOnConditionCheckFailure), if it does."""
+    cause = refusal.__cause__
+    item: Mapping[str, Any] | None = cause.response.get("Item") if isinstance(cause, ClientError) else None  # type: ignore[assignment]
+    return item

@@ -17,6 +17,7 @@ from typing import Any
 from tablesafe import constants
 from tablesafe.config import values
 from tablesafe.config.archive import Archive
+from tablesafe.config.organization import OrganizationConfig, parse_organization
 from tablesafe.config.plans import RULE_KEYS, ConfigError, Plan
 from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
 
@@ -34,6 +35,9 @@ ARCHIVE = "tablesafe:archive"
 # true: regions are checked only for their form, not against botocore's partition data (a region newer than it).
 ALLOW_UNKNOWN_REGIONS = "tablesafe:allowUnknownRegions"
 DRILL_SCHEDULE = "tablesafe:drillSchedule"
+ORGANIZATION = "tablesafe:organization"
+TRACING = "tablesafe:tracing"
+DEFAULT_PLAN = "tablesafe:defaultPlan"
 KNOWN_KEYS = (
     TAG_KEY,
     PLANS,
@@ -47,7 +51,12 @@ KNOWN_KEYS = (
     ARCHIVE,
     ALLOW_UNKNOWN_REGIONS,
     DRILL_SCHEDULE,
+    ORGANIZATION,
+    TRACING,
+    DEFAULT_PLAN,
 )
+# Keys of the standalone app only, not options of the construct (the organization is the app's StackSet).
+APP_KEYS = (ORGANIZATION,)
 _REGIONS_ALLOWED = 'expected a non-empty list of AWS region names, e.g. ["us-east-1", "eu-west-1"]'
 
 
@@ -68,6 +77,12 @@ class TablesafeConfig:
     archive: Archive = field(default_factory=Archive)  # where the exports of "target": "export" rules go
     # How often the drill function runs (only deployed when a plan has a `drill` object).
     drill_schedule: ScheduleExpression = field(default_factory=lambda: parse_schedule(constants.DEFAULT_DRILL_SCHEDULE))
+    # The StackSet to an Organization's accounts (organization.py), or None for one account.
+    organization: OrganizationConfig | None = None
+    # X-Ray active tracing and Powertools' Tracer on both functions.
+    tracing: bool = True
+    # The plan of every table without the plan tag (a table opts out with the tag value `none`), or None.
+    default_plan: str | None = None
 
 
 def parse_context(
@@ -79,9 +94,10 @@ def parse_context(
     an error, unless `regions_required` is False (the CLI reading cdk.json: then they are empty, "not configured").
     """
     _reject_unknown_keys(context)
+    plans = values.plans(PLANS, context.get(PLANS, constants.DEFAULT_PLANS))
     return TablesafeConfig(
         tag_key=values.tag_key(TAG_KEY, context.get(TAG_KEY, constants.DEFAULT_TAG_KEY)),
-        plans=values.plans(PLANS, context.get(PLANS, constants.DEFAULT_PLANS)),
+        plans=plans,
         prune_schedule=values.schedule(PRUNE_SCHEDULE, context.get(PRUNE_SCHEDULE, constants.DEFAULT_PRUNE_SCHEDULE)),
         backup_name_prefix=values.backup_name_prefix(
             BACKUP_NAME_PREFIX, context.get(BACKUP_NAME_PREFIX, constants.DEFAULT_BACKUP_NAME_PREFIX)
@@ -100,6 +116,9 @@ def parse_context(
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
         archive=values.archive(ARCHIVE, context.get(ARCHIVE)),
         drill_schedule=values.schedule(DRILL_SCHEDULE, context.get(DRILL_SCHEDULE, constants.DEFAULT_DRILL_SCHEDULE)),
+        organization=parse_organization(ORGANIZATION, context.get(ORGANIZATION)),
+        tracing=values.boolean(TRACING, context.get(TRACING, True)),
+        default_plan=values.default_plan(DEFAULT_PLAN, context.get(DEFAULT_PLAN), plans),
     )
 
 
@@ -140,3 +159,35 @@ def _regions(value: object, default_region: str | None, *, required: bool, any_r
     if not any_region:
         values.known_region_names(REGIONS, value, regions, ALLOW_UNKNOWN_REGIONS)
     return regions
+
+
+def option_name(key: str) -> str:
+    """The keyword argument of the CDK construct for a context key: `tablesafe:tagKey` -> `tag_key`."""
+    suffix = key.removeprefix(PREFIX)
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in suffix)
+
+
+OPTION_KEYS = {option_name(key): key for key in KNOWN_KEYS if key not in APP_KEYS}
+
+
+def parse_options(options: Mapping[str, Any], *, default_region: str | None = None) -> TablesafeConfig:
+    """The CDK construct's keyword arguments, checked by the context's checks; ConfigError names the argument.
+
+    `options` maps argument names (`tag_key`) to the values the cdk.json key takes; None means "not given" (the
+    key's default). `regions` may be left out: the construct then deploys to its stack's region.
+        config = parse_options({"tag_key": "team:backup", "alarm_email": "ops@example.com"})
+    """
+    context: dict[str, Any] = {}
+    for name, value in options.items():
+        if name not in OPTION_KEYS:
+            raise ConfigError(name, value, f"unknown option; the options are {', '.join(OPTION_KEYS)}")
+        if value is not None:
+            context[OPTION_KEYS[name]] = value
+    try:
+        return parse_context(context, default_region=default_region, regions_required=False)
+    except ConfigError as error:
+        # The same check and words as the cdk.json key, naming the argument the user wrote: `plans.daily[0].minKeep`.
+        key = next((k for k in KNOWN_KEYS if error.key == k or error.key.startswith(f"{k}.")), None)
+        if key is None:
+            raise
+        raise ConfigError(option_name(key) + error.key.removeprefix(key), error.value, error.allowed) from None

@@ -20,6 +20,7 @@ from tablesafe.constants import (
     DEFAULT_GLOBAL_TABLES,
     DEFAULT_STORAGE_PRICE_PER_GB_MONTH,
     ENV_BACKUP_NAME_PREFIX,
+    ENV_DEFAULT_PLAN,
     ENV_DRY_RUN,
     ENV_GLOBAL_TABLES,
     ENV_LEASE_TABLE,
@@ -56,6 +57,8 @@ class Settings:
     deployed_regions: tuple[str, ...] | None = None
     # The backup function's slot-lease table; the prune function has none.
     lease_table: str | None = None
+    # `tablesafe:defaultPlan`: every table without the plan tag is backed up under it (opt out: tag value none).
+    default_plan: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -66,9 +69,10 @@ class Settings:
             rate_limits = rate_limits_from_env(environ)
         except ValueError as error:
             raise SettingsError(f"{ENV_RATE_LIMITS}: {error}") from None
+        plans = _plans(environ)
         return cls(
             tag_key=tag_key,
-            plans=_plans(environ),
+            plans=plans,
             backup_name_prefix=prefix,
             dry_run=_checked(ENV_DRY_RUN, environ.get(ENV_DRY_RUN, "false"), values.boolean),
             storage_price_per_gb_month=_price(environ),
@@ -79,6 +83,7 @@ class Settings:
             time_reserve_seconds=_number(environ, ENV_TIME_RESERVE_SECONDS, DEFAULT_TIME_RESERVE_SECONDS),
             deployed_regions=_regions(environ),
             lease_table=_table_name(environ, ENV_LEASE_TABLE),
+            default_plan=_default_plan(environ, plans),
         )
 
 
@@ -145,3 +150,10 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name}={raw!r}: expected a number > 0")
     return value
+
+
+def _default_plan(environ: Mapping[str, str], plans: Mapping[str, Plan]) -> str | None:
+    raw = environ.get(ENV_DEFAULT_PLAN)
+    if raw is None:
+        return None
+    return _checked(ENV_DEFAULT_PLAN, raw, lambda name, value: values.default_plan(name, value, plans))

@@ -20,6 +20,7 @@ from tablesafe.config.plans import ConfigError, Plan, parse_plans
 from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
 from tablesafe.rules.home_region import REGION_PATTERN
 from tablesafe.rules.naming import PREFIX_PATTERN
+from tablesafe.rules.opt_in import OPT_OUT_VALUE
 
 GLOBAL_TABLE_MODES = ("home-region", "every-region")
 UTC_ZONE = "UTC"  # in every time zone database, and what Scheduler assumes: no need to look it up
@@ -192,3 +193,18 @@ def global_tables(key: str, value: object) -> str:
 def archive(key: str, value: object) -> Archive:
     """Where exports go and how the archive bucket keeps them (an object, or its JSON text)."""
     return parse_archive(key, json_text(value))
+
+
+def default_plan(key: str, value: object, configured: Mapping[str, Plan]) -> str | None:
+    """The plan of every table without the plan tag (None: such tables are not backed up); a configured plan."""
+    if value is None:
+        return None
+    names = ", ".join(repr(name) for name in sorted(configured))
+    name = _string(key, value, f"expected the name of a configured plan ({names}), or leave the key out")
+    if name not in configured:
+        raise ConfigError(key, value, f"names no configured plan; the plans are {names}")
+    if OPT_OUT_VALUE in configured:
+        raise ConfigError(
+            key, value, f"a plan named {OPT_OUT_VALUE!r} cannot be told from the opt-out tag value; rename that plan"
+        )
+    return name

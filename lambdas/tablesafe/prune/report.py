@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -42,15 +43,19 @@ class PruneRequest:
     """One prune run, from the schedule, a manual invoke or a continuation."""
 
     now: datetime  # the scheduled time: every decision is made as of this moment, so a retry decides the same
-    start_after: str | None = None  # tables up to and including this name were done by earlier invocations
+    expired_from: datetime | None = None  # the cursor: every expired backup created before it was decided already
     continuation: int = 0
+    backlog_behind: int = 0  # backups the rules delete that earlier invocations of the run left (in use, failed)
+    deleted_in_run: int = 0  # what earlier invocations of the run deleted (the rate the backlog clears at)
 
     @classmethod
     def from_event(cls, event: object, now: datetime, *, longest_retention: timedelta) -> PruneRequest:
         """Validate the event against the clock (`now`); EventError names the key that is wrong.
 
         A scheduledTime ahead of the clock, or older than the longest retention allows, is refused
-        (events.check_run_time): the run would decide "expired" against a time that is not now.
+        (events.check_run_time): the run would decide "expired" against a time that is not now. A continuation's
+        expiredFrom must lie before its scheduledTime. `startAfter`, the cursor of continuations before the windowed
+        listing, is still accepted and starts the walk from the oldest backup again (what is gone costs nothing).
         """
         event = require_job(event, JOB_PRUNE)
         scheduled = event.get("scheduledTime")
@@ -60,18 +65,57 @@ class PruneRequest:
             raise EventError(f"startAfter={start_after!r}: expected the name of the last table done")
         continuation = parse_continuation(event)
         check_run_time("scheduledTime", moment, now, longest_retention=longest_retention, continuation=continuation)
-        return cls(now=moment.astimezone(UTC), start_after=start_after, continuation=continuation)
+        expired_from = None
+        if event.get("expiredFrom") is not None:
+            expired_from = parse_time("expiredFrom", event["expiredFrom"]).astimezone(UTC)
+            if expired_from > moment:
+                raise EventError(
+                    f"expiredFrom={event['expiredFrom']!r} is later than scheduledTime: expected the cursor of an"
+                    " earlier invocation of the same run"
+                )
+        return cls(
+            now=moment.astimezone(UTC),
+            expired_from=expired_from,
+            continuation=continuation,
+            backlog_behind=_count(event, "backlogBehind"),
+            deleted_in_run=_count(event, "deletedInRun"),
+        )
+
+    def following(self, report: PruneReport) -> PruneRequest:
+        """The continuation of this invocation, from the cursor its report ends at."""
+        return PruneRequest(
+            self.now,
+            report.cursor,
+            self.continuation + 1,
+            self.backlog_behind + report.left_behind,
+            self.deleted_in_run + report.deleted,
+        )
 
     def as_event(self) -> dict[str, Any]:
         """The event that runs this request (used for continuations)."""
         event: dict[str, Any] = {
             "job": JOB_PRUNE,
-            "scheduledTime": self.now.isoformat().replace("+00:00", "Z"),
+            "scheduledTime": _iso(self.now),
             "continuation": self.continuation,
         }
-        if self.start_after is not None:
-            event["startAfter"] = self.start_after
+        if self.expired_from is not None:
+            event["expiredFrom"] = _iso(self.expired_from)
+        if self.backlog_behind:
+            event["backlogBehind"] = self.backlog_behind
+        if self.deleted_in_run:
+            event["deletedInRun"] = self.deleted_in_run
         return event
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _count(event: Mapping[str, object], key: str) -> int:
+    value = event.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EventError(f"{key}={value!r}: expected a whole number >= 0")
+    return value
 
 
 @dataclass(frozen=True)
@@ -109,9 +153,20 @@ class PruneReport:
     deletions: list[Deletion] = field(default_factory=list)
     orphaned: int = 0
     failed_tables: dict[str, str] = field(default_factory=dict)  # table -> why
-    listing_error: str = ""  # the account-wide listing failed: nothing was deleted
-    tables_done: list[str] = field(default_factory=list)  # finished by this invocation, in name order
-    handed_over: list[str] = field(default_factory=list)  # left to a continuation
+    listing_error: str = ""  # a listing the decisions needed broke off: nothing listed in it was decided
+    handoff_error: str = ""  # the rest could not be handed to a continuation
+    tables_done: set[str] = field(default_factory=set)  # tables with backups in the windows this invocation finished
+    handed_over: bool = False  # time ran out before the cursor reached the cutoff
+    continued: bool = False  # ... and a continuation takes over from the cursor
+    cursor: datetime | None = None  # where the next invocation starts (None: at the oldest backup)
+    covered_from: datetime | None = None  # where this invocation's first window started
+    windows: int = 0  # expired windows finished
+    listed_until: datetime | None = None  # the end of the last window listed (finished or not)
+    pending: int = 0  # what the rules delete in the window time ran out in, not started
+    pending_estimated: bool = False
+    expired_backlog: int | None = None  # at the end of a run: backups the rules delete, still stored
+    backlog_estimated: bool = False  # part of the backlog lies beyond the cursor, counted from what was seen
+    days_to_clear: float | None = None  # the backlog over what this run deleted (None: nothing deleted)
     storage: dict[str, PlanStorage] = field(default_factory=dict)  # plan -> what its listed backups hold
     duration_seconds: float = 0.0
 
@@ -124,12 +179,17 @@ class PruneReport:
         return self.count(*REMOVED)
 
     @property
+    def left_behind(self) -> int:
+        """Backups the rules said to delete that are still stored after this invocation (in use, failed)."""
+        return self.count(Outcome.IN_USE, Outcome.FAILED)
+
+    @property
     def failed_deletions(self) -> list[Deletion]:
         return [d for d in self.deletions if d.outcome is Outcome.FAILED]
 
     @property
     def failed(self) -> bool:
-        return bool(self.listing_error or self.failed_tables or self.failed_deletions)
+        return bool(self.listing_error or self.handoff_error or self.failed_tables or self.failed_deletions)
 
     def estimated_monthly_cost(self, plan: str) -> float:
         return self.storage[plan].bytes / BYTES_PER_GB * self.price_per_gb_month
@@ -137,7 +197,9 @@ class PruneReport:
     def failure_summary(self) -> str:
         parts = []
         if self.listing_error:
-            parts.append(f"the account-wide listing failed, nothing was deleted ({self.listing_error})")
+            parts.append(f"a listing failed part-way, nothing listed in it was decided ({self.listing_error})")
+        if self.handoff_error:
+            parts.append(f"the expired backups from {self.cursor} on were not handed on ({self.handoff_error})")
         if self.failed_tables:
             parts.append(f"{len(self.failed_tables)} table(s) failed: {', '.join(sorted(self.failed_tables))}")
         failed = self.failed_deletions
@@ -160,7 +222,12 @@ class PruneReport:
             "failedTables": self.failed_tables,
             "listingError": self.listing_error,
             "tablesDone": len(self.tables_done),
-            "handedOver": len(self.handed_over),
+            "handedOver": int(self.handed_over),
+            "expiredFrom": None if self.cursor is None else _iso(self.cursor),
+            "windows": self.windows,
+            "expiredBacklog": self.expired_backlog,
+            "backlogEstimated": self.backlog_estimated,
+            "backlogDaysToClear": self.days_to_clear,
             "storage": {
                 plan: {
                     "backups": s.backups,

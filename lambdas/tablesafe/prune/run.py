@@ -1,46 +1,46 @@
-"""The prune run: delete tablesafe's own expired backups, table by table, at DeleteBackup's rate.
+"""The prune run: delete tablesafe's own expired backups, window by window, at DeleteBackup's rate.
 
-What is deleted is decided by retention.decide (pure). This module feeds it the complete picture of each table
-without listing every backup ever made (ListBackups: 5 calls/s, 100 backups a page):
+What is deleted is decided by retention.decide (pure). This module feeds it what each decision needs without
+listing every backup ever made at once (ListBackups: 5 calls/s, 100 backups a page), in steps any invocation can
+finish, so that a retention cut of millions of backups makes steady progress over invocations and days:
 
-1. One account-wide listing of the USER backups created before the cutoff (now minus the shortest retention of any
-   rule): every backup that can be expired, of every table, deleted tables included. If it fails part-way, nothing
-   is deleted: a missing page could hide nothing, or a newer backup that minKeep must count.
-2. For the tables with at least one backup past its rule's retention, the recent backups minKeep needs: see
-   tablesafe.prune.recent (time windows from the cutoff on, account-wide, then a listing of their own for the few tables
-   still waiting). A table whose own listing fails part-way has nothing deleted and is reported failed.
+1. The proof (tablesafe.prune.recent): the few windows since the cutoff (now minus the shortest retention) that show
+   minKeep newer AVAILABLE slots of each (table, plan, rule) still backed up. A group so proven may lose every
+   candidate, whatever else of it exists.
+2. The expired windows (tablesafe.prune.expired): the backups created before the cutoff, oldest first, in windows of
+   about a thousand, each listed completely before anything in it is decided. A table with a candidate of a group
+   the proof did not prove (a deleted table, a rule that stopped) is listed on its own, completely, and decided on
+   that; a table whose own listing fails has nothing deleted and is reported failed. A window whose listing breaks
+   off has nothing decided: the run stops there and fails, named; its retry starts again at the same cursor.
 
-Deletions run on a bounded thread pool paced by the gateway's DeleteBackup rate limiter while the listing goes on,
-so a run takes about deletions / 10 seconds. Tables are pruned as their listings are released; when time runs short
-the run finishes what it started and hands the tables after the longest finished prefix (in name order) to a
-continuation.
+Deletions run on a bounded thread pool paced by the gateway's DeleteBackup rate limiter; the next window is listed
+while the last one's deletions drain. When time runs short the run finishes what it started and hands the cursor
+(the first window not finished) to a continuation; past MAX_CONTINUATIONS the rest is the *backlog*, reported (not
+a failure) and taken up by the next day's run, which finds the part already cleared gone.
 """
 
 from __future__ import annotations
 
-import itertools
-import queue
 import time
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
 from typing import Any
 
 from tablesafe.aws.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
 from tablesafe.config.settings import Settings
 from tablesafe.observability import logger
-from tablesafe.prune.estimate import TailEstimate
-from tablesafe.prune.recent import Group, Need, RecentListing, Release, TableTally, tally
+from tablesafe.prune.backlog import settle_backlog
+from tablesafe.prune.expired import ExpiredWindows, Window
+from tablesafe.prune.recent import RecentProof, TableTally, group_of, tally, whole_second
 from tablesafe.prune.report import (
     REMOVED,
     Deletion,
     Outcome,
-    PlanStorage,
     PruneReport,
     PruneRequest,
 )
-from tablesafe.rules.naming import parse_scheduled
+from tablesafe.prune.storage import storage_by_plan
 from tablesafe.rules.retention import Decision, Verdict, decide, past_retention, shortest_retention, table_identity
 from tablesafe.runtime.handoff import ContinueRun, hand_on
 
@@ -55,35 +55,36 @@ def run_prune(
     workers: int = 16,
 ) -> PruneReport:
     """Delete the expired backups tablesafe made; see the module docstring for how and what is guaranteed."""
-    report = _PruneRun(gateway, settings, request, time_left, workers).execute()
-    if not report.handed_over:
-        return report
-    last_done = report.tables_done[-1] if report.tables_done else request.start_after
-    following = PruneRequest(request.now, last_done, request.continuation + 1)
-    refused = hand_on(
-        continue_run,
-        following.as_event(),
-        continuation=request.continuation,
-        progressed=bool(report.tables_done or report.deletions),
-        idle_reason="the invocation had no time to finish any table (timeout below the reserve?)",
-    )
-    if refused is not None:
-        _fail_handed_over(report, refused.detail("; the next scheduled run prunes it"))
-        return report
-    logger.info(
-        "prune continues in a new invocation",
-        remaining_tables=len(report.handed_over),
-        start_after=following.start_after,
-        continuation=following.continuation,
-    )
+    run = _PruneRun(gateway, settings, request, time_left, workers)
+    report = run.execute()
+    if report.handed_over:
+        _hand_over(report, request, continue_run)
+    run.finish(final=not report.continued)
     return report
 
 
-def _fail_handed_over(report: PruneReport, why: str) -> None:
-    for table in report.handed_over:
-        report.failed_tables[table] = why
-        logger.error("table not pruned", table=table, error=why)
-    report.handed_over = []
+def _hand_over(report: PruneReport, request: PruneRequest, continue_run: ContinueRun | None) -> None:
+    """Start the continuation from the cursor; past the limit (or without one) the rest waits for the next run."""
+    cursor = _iso(report.cursor)
+    if report.cursor == request.expired_from and not report.deletions:
+        # An invocation that finished no window would hand the same work on and on: fail it instead.
+        report.handoff_error = "ran out of time (no window finished: is the timeout below the reserve?)"
+        logger.error("prune made no progress", cursor=cursor, error=report.handoff_error)
+        return
+    following = request.following(report)
+    refused = hand_on(continue_run, following.as_event(), continuation=request.continuation)
+    if refused is None:
+        report.continued = True
+        logger.info("prune continues in a new invocation", expired_from=cursor, continuation=following.continuation)
+    elif refused.invoke_failed:  # the backups it should have taken over must not vanish silently
+        report.handoff_error = refused.reason
+        logger.error("prune continuation not started", cursor=cursor, error=refused.reason)
+    else:  # the continuation limit (or none to hand to): the backlog, reported, for the next run
+        logger.warning("the prune stops here for today; the next run resumes", reason=refused.reason, cursor=cursor)
+
+
+def _iso(moment: Any) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 class _PruneRun:
@@ -103,151 +104,177 @@ class _PruneRun:
         self.now = request.now
         self.time_left = time_left
         self.workers = workers
-        self.cutoff = self.now - shortest_retention(self.plans)
+        self.cutoff = whole_second(self.now - shortest_retention(self.plans))
         self.report = PruneReport(self.now, settings.dry_run, settings.storage_price_per_gb_month)
-        self.recent: RecentListing | None = None
+        self.started = time.monotonic()
+        self.proof = RecentProof(gateway, self.prefix, dict(self.plans), self.cutoff, self.now)
         self.in_flight: dict[Future[Deletion], Decision[Backup]] = {}
+        self.own_listed: set[str] = set()  # tables decided on their own listing this invocation
+        self.own_recent: dict[str, TableTally] = {}  # what their own listings hold since the cutoff: all there is
+        self.kept: dict[str, TableTally] = {}  # what the finished windows still hold (for the cost report)
+        self.still_stored: list[Backup] = []  # what the rules said to delete and is still there (in use, failed)
+        self.deleting: set[str] = set()  # deletions started ahead of their window (at most this invocation's)
 
     def execute(self) -> PruneReport:
-        started = time.monotonic()
-        try:
-            expired = self.gateway.list_backups(created_before=self.cutoff)
-        except ListingIncomplete as error:
-            self.report.listing_error = str(error)
-            logger.error(
-                "listing the expired backups failed part-way; nothing is deleted this run",
-                cutoff=self.cutoff.isoformat(),
-                error=str(error),
-            )
-        else:
-            by_table: dict[str, list[Backup]] = defaultdict(list)
-            for backup in expired:
-                by_table[backup.table_name].append(backup)
-            after = self.request.start_after
-            tables = sorted(t for t in by_table if after is None or t > after)
-            logger.info(
-                "expired backups listed",
-                cutoff=self.cutoff.isoformat(),
-                backups=len(expired),
-                tables=len(by_table),
-                tables_this_invocation=len(tables),
-                start_after=after,
-                dry_run=self.settings.dry_run,
-            )
-            self._prune_tables(tables, by_table)
-            self._tally_storage(by_table)
-        self.report.duration_seconds = time.monotonic() - started
+        windows = ExpiredWindows(self.gateway, self.cutoff, self.request.expired_from)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="prune-delete") as deleter:
+            try:
+                self._walk(windows, deleter)
+            finally:
+                self._settle(wait_all=True)  # every deletion started is recorded, whatever stopped the walk
+        self.report.cursor = windows.cursor
+        self.report.handed_over = not windows.finished and not self.report.listing_error
+        self.report.windows = windows.listed
+        self.report.covered_from = windows.started_at
+        if self.report.listed_until is None:
+            self.report.listed_until = windows.cursor
+        logger.info(
+            "expired backups listed",
+            cutoff=self.cutoff.isoformat(),
+            expired_from=_iso(self.request.expired_from),
+            cursor=_iso(windows.cursor),
+            windows=windows.listed,
+            windows_dropped=windows.dropped,
+            tables_listed_on_their_own=len(self.own_listed),
+            recent_windows=self.proof.windows,
+            dry_run=self.settings.dry_run,
+        )
         return self.report
 
-    # -- the pipeline ----------------------------------------------------------------------------------------------
+    def _walk(self, windows: ExpiredWindows, deleter: ThreadPoolExecutor) -> None:
+        while self._has_time():
+            try:
+                window = windows.next()
+                if window is None or not self._prune_window(deleter, window):
+                    return
+            except Exception as error:  # ListingIncomplete (of the window or the recent backups it needs), or a bug
+                self.report.listing_error = f"{type(error).__name__}: {error}"
+                log = logger.error if isinstance(error, ListingIncomplete) else logger.exception
+                log(
+                    "a listing failed part-way; nothing of the window it was needed for is decided",
+                    window_start=_iso(windows.cursor),
+                    error=str(error),
+                )
+                return
+            windows.advance(window)
+            self._settle(wait_all=False, block=False)
 
-    def _prune_tables(self, tables: list[str], expired: Mapping[str, list[Backup]]) -> None:
-        """Prune the tables with nothing to delete at once, the others as their recent backups are released."""
-        needs = {table: n for table in tables if (n := self._needs(expired[table]))}
-        self.recent = recent = RecentListing(self.gateway, self.prefix, self.cutoff, self.now, needs, self._interval)
-        order = deque(Release(table, []) for table in tables if table not in needs)
-        listing_open = bool(needs)
-        done: set[str] = set()
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="prune-recent") as lister,
-            ThreadPoolExecutor(self.workers, thread_name_prefix="prune-delete") as deleter,
-        ):
-            if listing_open:
-                lister.submit(recent.run)
-            while self._has_time():
-                if order:
-                    release: Release | None = order.popleft()
-                elif listing_open:
-                    try:
-                        release = recent.released.get(timeout=0.25)
-                    except queue.Empty:
-                        self._settle(wait_all=False, block=False)
-                        continue
-                    if release is None:
-                        listing_open = False
-                        continue
-                else:
-                    break
-                assert release is not None
-                if not self._prune_table(deleter, release, expired[release.table]):
-                    break  # ran out of time part-way: the continuation redoes this table
-                done.add(release.table)
-            recent.stop.set()  # a read: harmless to drop
-            self._settle(wait_all=True)
-        logger.info(
-            "recent backups listed",
-            window_hours=round(recent.window / timedelta(hours=1), 2),
-            windows=recent.windows,
-            complete=recent.complete,
-            tables_with_candidates=len(needs),
-            listed_on_their_own=recent.fallbacks,
-        )
-        # The cursor a continuation starts after: the longest run of finished tables in name order. A table
-        # finished beyond it is pruned again by the continuation, which finds its deleted backups gone.
-        finished = list(itertools.takewhile(lambda table: table in done, tables))
-        self.report.tables_done = finished
-        self.report.handed_over = tables[len(finished) :]
+    def finish(self, *, final: bool) -> None:
+        """The cost report of this invocation's share and, on the run's last invocation, the backlog."""
+        needed = final and not self.proof.windows and (self.report.deletions or self.request.deleted_in_run)
+        if needed and self._has_time():
+            try:  # the recent backups are counted by the run's last invocation: list them if it has not
+                self.proof.list_for_every_rule()
+            except ListingIncomplete as error:
+                logger.warning("the recent backups are not counted in the cost report", error=str(error))
+        if not self.report.listing_error:  # no cost figures from half a listing
+            tally(self.still_stored, self.prefix, into=self.kept)  # deletions that failed or were refused
+            # What lies after the cutoff is counted once a run, by its last invocation (which lists it if need be).
+            recent = (self.own_recent, self.proof) if final else ({}, None)
+            self.report.storage = storage_by_plan(self.plans, self.kept, *recent)
+        if final:
+            settle_backlog(self.report, self.request, self.cutoff)
+        self.report.duration_seconds = time.monotonic() - self.started
 
-    def _needs(self, expired: list[Backup]) -> dict[Need, int]:
-        """minKeep of each (table of this name, plan, rule) with a backup past its retention: what its recent listing
-        must show. Each table (TableId) counts its own slots: a newer table of the name releases nothing of an older."""
-        needs: dict[Need, int] = {}
-        for backup in expired:
-            if past_retention(backup, self.plans, self.prefix, self.now):
-                name = parse_scheduled(backup.name, self.prefix)
-                rule = None if name is None else self.plans[name.plan].rule(name.rule)
-                assert name is not None and rule is not None  # past_retention found both
-                needs[Need.of(backup, name.plan, name.rule)] = rule.min_keep
-        return needs
+    # -- one window ------------------------------------------------------------------------------------------------
 
-    def _interval(self, group: Group) -> timedelta:
-        rule = self.plans[group[0]].rule(group[1])
-        assert rule is not None  # groups come from _needs
-        return rule.schedule.interval
+    def _prune_window(self, deleter: ThreadPoolExecutor, window: Window) -> bool:
+        """Decide and start the window's deletions; False when time ran out before all were started."""
+        by_table: dict[str, list[Backup]] = defaultdict(list)
+        for backup in window.backups:
+            by_table[backup.table_name].append(backup)
+        reported: list[Decision[Backup]] = []
+        tables = sorted(by_table)
+        for index, table in enumerate(tables):
+            decisions = self._decide(table, by_table[table])
+            if decisions is None:
+                continue  # failed, named; nothing of it is deleted
+            doomed = [d for d in decisions if d.verdict is Verdict.DELETE]
+            for started, decision in enumerate(doomed):
+                if self.settings.dry_run:
+                    self._record(self._deletion(decision, Outcome.WOULD_DELETE))
+                    continue
+                while len(self.in_flight) >= self.workers * 2:
+                    self._settle(wait_all=False)
+                if not self._has_time():
+                    rest = [b for t in tables[index + 1 :] for b in by_table[t]]
+                    self._left_in_window(window, len(doomed) - started, rest)
+                    return False
+                self.in_flight[deleter.submit(self._delete, decision)] = decision
+                if not window.holds(decision.backup):
+                    self.deleting.add(decision.backup.arn)  # decided on its table's own listing, ahead of its window
+            reported.extend(d for d in decisions if window.holds(d.backup))
+        # Reported only once the window is done: a window left part-way is listed and reported again.
+        removed = {d.backup.arn for d in reported if d.verdict is Verdict.DELETE} | self.deleting
+        tally([b for b in window.backups if b.arn not in removed], self.prefix, into=self.kept)
+        self._report_window(reported)
+        return True
 
-    def _prune_table(self, deleter: ThreadPoolExecutor, release: Release, expired: list[Backup]) -> bool:
-        """Decide and start the table's deletions; False when time ran out before all were started."""
-        table = release.table
-        if release.error is not None:
-            self.report.failed_tables[table] = f"listing its backups failed part-way: {release.error}"
+    def _left_in_window(self, window: Window, doomed: int, undecided: list[Backup]) -> None:
+        """What the window still holds for deletion when time ran out in it (the backlog counts it)."""
+        past = sum(past_retention(b, self.plans, self.prefix, self.now) for b in undecided)
+        self.report.pending = doomed + past
+        self.report.pending_estimated = past > 0  # minKeep not considered for the tables not decided yet
+        self.report.listed_until = window.end
+
+    def _decide(self, table: str, backups: list[Backup]) -> list[Decision[Backup]] | None:
+        """The decisions for a table's backups in the window (on its own listing: for all of its backups)."""
+        if table in self.own_listed:
+            # Decided with all its backups in an earlier window: only what needs no rank is reported again.
+            decisions = decide(backups, self.plans, self.prefix, self.now)
+            return [d for d in decisions if d.verdict in (Verdict.ORPHANED, Verdict.FOREIGN)]
+        proofs: dict[str, Backup] = {}
+        for backup in backups:
+            if not past_retention(backup, self.plans, self.prefix, self.now):
+                continue
+            group = group_of(backup, self.prefix)
+            proof = None if group is None else self.proof.proof(group)
+            if proof is None:
+                return self._own_listing(table, {b.arn for b in backups})
+            proofs.update((b.arn, b) for b in proof)
+        listed = {b.arn for b in backups}
+        decisions = decide([*backups, *proofs.values()], self.plans, self.prefix, self.now)
+        return [d for d in decisions if d.backup.arn in listed]
+
+    def _own_listing(self, table: str, in_window: set[str]) -> list[Decision[Backup]] | None:
+        """Every backup of the table, listed on its own and decided; None (the table failed) if it broke off."""
+        self.own_listed.add(table)
+        try:
+            backups = self.gateway.list_backups(table_name=table)
+        except ListingIncomplete as error:
+            self.report.failed_tables[table] = f"listing its backups failed part-way: {error}"
             logger.error(
                 "listing a table's backups failed part-way; none of its backups is deleted this run",
                 table=table,
-                error=str(release.error),
+                error=str(error),
             )
-            return True
-        decisions = decide(expired + release.backups, self.plans, self.prefix, self.now)
+            return None
+        recent = [b for b in backups if b.created >= self.cutoff and b.arn not in in_window]  # (no time: "now")
+        self.own_recent[table] = tally(recent, self.prefix).get(table, {})
+        return decide(backups, self.plans, self.prefix, self.now)
+
+    def _report_window(self, decisions: list[Decision[Backup]]) -> None:
+        by_table: dict[str, list[Decision[Backup]]] = defaultdict(list)
         for decision in decisions:
-            if decision.verdict is not Verdict.DELETE:
-                continue
-            if self.settings.dry_run:
-                self._record(self._deletion(decision, Outcome.WOULD_DELETE))
-                continue
-            while len(self.in_flight) >= self.workers * 2:
-                self._settle(wait_all=False)
-            if not self._has_time():
-                return False
-            self.in_flight[deleter.submit(self._delete, decision)] = decision
-        # Reported only once the table is done: a table left part-way is listed and reported again by the continuation.
-        for decision in decisions:
+            by_table[decision.backup.table_name].append(decision)
             if decision.verdict is Verdict.ORPHANED:
                 self.report.orphaned += 1
                 logger.warning("orphaned backup kept", **self._fields(decision))
-        verdicts = Counter(d.verdict.value for d in decisions)
-        logger.info(
-            "table pruned",
-            table=table,
-            table_ids=len({table_identity(d.backup) for d in decisions}),  # more than one: the name was re-used
-            listed=len(decisions),
-            deleting=verdicts[Verdict.DELETE.value],
-            kept=verdicts[Verdict.KEEP.value],
-            kept_by_min_keep=sum(d.verdict is Verdict.KEEP and "minKeep" in d.reason for d in decisions),
-            orphaned=verdicts[Verdict.ORPHANED.value],
-            foreign=verdicts[Verdict.FOREIGN.value],
-            dry_run=self.settings.dry_run,
-        )
-        self._settle(wait_all=False, block=False)
-        return True
+        for table, table_decisions in sorted(by_table.items()):
+            verdicts = Counter(d.verdict.value for d in table_decisions)
+            self.report.tables_done.add(table)
+            logger.info(
+                "table pruned",
+                table=table,
+                table_ids=len({table_identity(d.backup) for d in table_decisions}),  # more than one: re-used name
+                listed=len(table_decisions),
+                deleting=verdicts[Verdict.DELETE.value],
+                kept=verdicts[Verdict.KEEP.value],
+                kept_by_min_keep=sum(d.verdict is Verdict.KEEP and "minKeep" in d.reason for d in table_decisions),
+                orphaned=verdicts[Verdict.ORPHANED.value],
+                foreign=verdicts[Verdict.FOREIGN.value],
+                dry_run=self.settings.dry_run,
+            )
 
     def _delete(self, decision: Decision[Backup]) -> Deletion:
         try:
@@ -271,8 +298,11 @@ class _PruneRun:
         else:
             done = {f for f in self.in_flight if f.done()}
         for future in done:
-            del self.in_flight[future]
-            self._record(future.result())
+            decision = self.in_flight.pop(future)
+            deletion = future.result()
+            if deletion.outcome not in REMOVED and decision.backup.created < self.cutoff:
+                self.still_stored.append(decision.backup)
+            self._record(deletion)
 
     # -- bookkeeping -----------------------------------------------------------------------------------------------
 
@@ -330,48 +360,3 @@ class _PruneRun:
             "rule": decision.rule,
             "reason": decision.reason,
         }
-
-    def _tally_storage(self, expired: Mapping[str, list[Backup]]) -> None:
-        """Per plan, what this invocation's share of the tables holds once its deletions are done (docs/cost.md).
-
-        The share is the tables named after startAfter and, when the run hands over, up to the last it finished, so
-        that continuations never count a table twice. Counted exactly: the expired listing, the complete windows of
-        the recent listing, the tables listed on their own. Estimated: a rule's slots after the last complete window,
-        for each (table, plan, rule) backed up in that window, at the size of its newest backup.
-        """
-        after = self.request.start_after
-        last = (self.report.tables_done or [""])[-1] if self.report.handed_over else None
-
-        def in_share(table: str) -> bool:
-            return (after is None or table > after) and (last is None or table <= last)
-
-        removed = {d.backup_arn for d in self.report.deletions if d.outcome in REMOVED}
-        kept = [b for table, backups in expired.items() if in_share(table) for b in backups if b.arn not in removed]
-        storage = {plan: PlanStorage() for plan in self.plans}
-        for groups in tally(kept, self.prefix).values():
-            self._add(storage, groups)
-        recent = self.recent
-        if recent is not None:
-            tail = (
-                TailEstimate(self.plans, recent.listed_until, self.now, recent.window) if not recent.complete else None
-            )
-            for table in set(recent.recent) | set(recent.own_listing):
-                if not in_share(table):
-                    continue
-                own = recent.own_listing.get(table)
-                if own is not None:  # complete: nothing to estimate
-                    self._add(storage, own)
-                else:
-                    self._add(storage, recent.recent[table], tail)
-        self.report.storage = storage
-
-    @staticmethod
-    def _add(storage: dict[str, PlanStorage], groups: TableTally, tail: TailEstimate | None = None) -> None:
-        for (plan_name, rule_name), group in groups.items():
-            plan = storage.setdefault(plan_name, PlanStorage())  # a plan no longer configured still costs
-            plan.backups += group.backups
-            plan.bytes += group.bytes
-            slots = 0 if tail is None or group.newest is None else tail.slots(plan_name, rule_name, group.newest)
-            plan.backups += slots
-            plan.estimated_backups += slots
-            plan.bytes += slots * group.newest_size

@@ -13,6 +13,7 @@ from tablesafe.backup.run import BackupReport, BackupRequest, BackupRunFailed, O
 from tablesafe.constants import (
     DIM_PLAN,
     DIM_RULE,
+    JOB_BACKUP,
     M_BACKUP_RUN_DURATION,
     M_BACKUP_RUNS_SUCCEEDED,
     M_BACKUPS_ALREADY_PRESENT,
@@ -26,16 +27,18 @@ from tablesafe.constants import (
     M_UNKNOWN_PLAN_TABLES,
     METRICS_NAMESPACE,
 )
-from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
+from tablesafe.observability import COUNT, SECONDS, annotate, logger, metrics, put_metrics, tracer
 from tablesafe.runtime import exports
 from tablesafe.runtime.cold_start import backup_leases, cold_start
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, gateway = cold_start()
     request = BackupRequest.from_event(event, now=datetime.now(UTC))
+    annotate(tracer, job=JOB_BACKUP, plan=request.plan, rule=request.rule)
     checked = exports.check_in_flight(settings)  # None without export rules
     if exports.is_export_rule(settings, request.plan, request.rule):
         return exports.export_slot(settings, gateway, request, context, also_raise=checked)

@@ -21,7 +21,7 @@ from tablesafe.constants import (
 )
 from tablesafe.drill.report import DrillReport, DrillRunFailed, Verdict
 from tablesafe.drill.run import run_drills
-from tablesafe.observability import COUNT, SECONDS, logger, metrics
+from tablesafe.observability import COUNT, SECONDS, annotate, logger, metrics, tracer
 from tablesafe.runtime.drill_wiring import drill_wiring
 
 Clock = Callable[[], datetime]
@@ -34,8 +34,10 @@ def utc_now() -> datetime:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext, clock: Clock = utc_now) -> dict[str, Any]:
     require_job(event, JOB_DRILL)
+    annotate(tracer, job=JOB_DRILL)  # one run drills every plan that asks for it
     deps, settings = drill_wiring()
     report = run_drills(deps, settings, now=clock, time_left=lambda: context.get_remaining_time_in_millis() / 1000)
     _emit(report, sorted(name for name, plan in settings.plans.items() if plan.drill is not None))

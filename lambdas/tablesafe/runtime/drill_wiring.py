@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from functools import cache
 
-from tablesafe.aws.clients import client_config
+from tablesafe.aws.clients import client_config, lease_client
 from tablesafe.aws.drill_records import DrillRecords
 from tablesafe.aws.drills import DrillGateway
 from tablesafe.aws.lease_table import LeaseTable
@@ -14,7 +14,7 @@ from tablesafe.config.settings import SettingsError
 from tablesafe.constants import DEFAULT_DRILL_READ_UNITS, ENV_DRILL_READ_UNITS, ENV_LEASE_TABLE
 from tablesafe.drill.run import DrillDeps, DrillSettings
 from tablesafe.drill.steps import VALIDATOR_TIMEOUT_SECONDS
-from tablesafe.runtime.cold_start import cold_start
+from tablesafe.runtime.cold_start import cold_start, function_session
 from tablesafe.slots.lease import SlotLeases, WaitPolicy
 
 # A drill invocation never waits for another: it leaves the work to the holder (and to the next schedule).
@@ -30,7 +30,7 @@ def drill_wiring() -> tuple[DrillDeps, DrillSettings]:
             f"environment variable {ENV_LEASE_TABLE} is missing or empty: the drill function keeps its lease and "
             "each table's last drill in that table (the stack sets it)"
         )
-    session = gateway.session
+    session = function_session()
     records_client = session.client(
         "dynamodb", config=client_config(max_attempts=8, max_connections=4, read_timeout=10, agent="tablesafe-drill")
     )
@@ -38,7 +38,7 @@ def drill_wiring() -> tuple[DrillDeps, DrillSettings]:
         discovery=gateway,
         drills=DrillGateway.from_session(session, validator_timeout=VALIDATOR_TIMEOUT_SECONDS),
         records=DrillRecords(settings.lease_table, client=records_client),
-        leases=SlotLeases(LeaseTable(settings.lease_table, session=session), policy=NO_WAIT),
+        leases=SlotLeases(LeaseTable(settings.lease_table, lease_client(session)), policy=NO_WAIT),
     )
     return deps, DrillSettings(
         tag_key=settings.tag_key,

@@ -45,7 +45,7 @@ from tablesafe.export.report import ExportOutcome, ExportReport, ExportRequest, 
 from tablesafe.export.slot import run_export_slot
 from tablesafe.observability import COUNT, SECONDS, logger, metrics, put_metrics
 from tablesafe.rules.export_naming import account_of_arn
-from tablesafe.runtime.cold_start import backup_leases, cold_start
+from tablesafe.runtime.cold_start import backup_leases, function_session
 
 
 def exports_configured(settings: Settings) -> bool:
@@ -61,8 +61,7 @@ def is_export_rule(settings: Settings, plan: str, rule: str) -> bool:
 @cache
 def export_gateway() -> ExportGateway:
     """Built once per execution environment, on the cold-start gateway's session."""
-    _, gateway = cold_start()
-    return ExportGateway.from_env(session=gateway.session)
+    return ExportGateway.from_env(session=function_session())
 
 
 def export_slot(
@@ -145,8 +144,7 @@ def prune_archive(settings: Settings, now: datetime, function_arn: str, environ:
     invocation must raise, or None."""
     if not exports_configured(settings) or not environ.get(ENV_ARCHIVE_BUCKET):
         return None
-    _, gateway = cold_start()
-    exports = ExportGateway.from_env(session=gateway.session, environ=environ)
+    exports = ExportGateway.from_env(session=function_session(), environ=environ)
     report = prune_exports(exports, settings.plans, account_of_arn(function_arn), now, dry_run=settings.dry_run)
     logger.info("archive pruned", **report.as_dict())
     document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)

@@ -14,10 +14,12 @@ from tablesafe.aws.continuation import LambdaContinuation
 from tablesafe.constants import (
     DIM_DRY_RUN,
     DIM_PLAN,
+    JOB_PRUNE,
     M_BACKUPS_DELETE_FAILED,
     M_BACKUPS_DELETED,
     M_BACKUPS_IN_USE_SKIPPED,
     M_ESTIMATED_MONTHLY_COST,
+    M_EXPIRED_BACKLOG,
     M_ORPHANED_BACKUPS,
     M_PRUNE_RUN_DURATION,
     M_PRUNE_TABLES_FAILED,
@@ -25,7 +27,7 @@ from tablesafe.constants import (
     M_STORED_BYTES,
     METRICS_NAMESPACE,
 )
-from tablesafe.observability import COUNT, NONE, SECONDS, logger, metrics, put_metrics
+from tablesafe.observability import COUNT, NONE, SECONDS, annotate, logger, metrics, put_metrics, tracer
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunFailed
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
@@ -42,9 +44,11 @@ def utc_now() -> datetime:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext, clock: Clock = utc_now) -> dict[str, Any]:
     settings, gateway = cold_start()
     request = PruneRequest.from_event(event, now=clock(), longest_retention=longest_retention(settings.plans))
+    annotate(tracer, job=JOB_PRUNE)  # one prune covers every plan and rule
     report = run_prune(
         gateway,
         settings,
@@ -73,6 +77,8 @@ def _emit(report: PruneReport) -> None:
             M_PRUNE_RUN_DURATION: (report.duration_seconds, SECONDS),
         },
     )
+    if report.expired_backlog is not None:  # the run's last invocation: what is left for the next runs
+        put_metrics({DIM_DRY_RUN: dry_run}, {M_EXPIRED_BACKLOG: (report.expired_backlog, COUNT)})
     # One EMF document per plan: an EMF document has one dimension set, and the run-level one above has no Plan.
     for plan, stored in sorted(report.storage.items()):
         document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)

@@ -9,8 +9,9 @@ from typing import Any
 from rich.markup import escape
 
 from tablesafe.aws.dynamodb import AmbiguousResult, Backup, BackupInUse, TableNotFound, Throttled
-from tablesafe.prune.recent import STORED_STATUSES
+from tablesafe.aws.retry import RetryPolicy
 from tablesafe.rules.naming import manual_name, scheduled_name, to_slot
+from tablesafe.rules.storage import STORED_STATUSES
 from tablesafe_cli.context import Context
 from tablesafe_cli.errors import Failure, Interrupted, UsageError
 
@@ -77,25 +78,36 @@ def _left_behind(table: str, name: str, backup: Backup | None, pruned: bool) -> 
     )
 
 
+def create_retry() -> RetryPolicy:
+    """CreateBackup's sends (its client does not retry): six, 1 s doubling to at most 10 s between them."""
+    return RetryPolicy(attempts=6, base=1.0, cap=10.0)
+
+
 def _create_backup(ctx: Context, table: str, name: str) -> Backup:
     """CreateBackup, sent again only when it surely had no effect (throttled) or was found not to have had one."""
-    for attempt in range(6):
+    retry = create_retry()
+    for _ in retry.tries():
         try:
             return ctx.backups.create_backup(table, name)
-        except Throttled:
-            time.sleep(min(10.0, 0.5 * 2**attempt))
+        except Throttled as error:
+            if not retry.may_retry(error):
+                raise
         except AmbiguousResult as error:
             if error.code == "NoCredentialsError":
                 raise
             found = [b for b in ctx.backups.list_backups(table_name=table) if b.name == name]
             if found:
                 return found[0]
-            time.sleep(min(10.0, 0.5 * 2**attempt))
+            if not retry.may_retry(error):
+                raise
         except BackupInUse:
             raise Failure(f"a backup of {table} is being created right now; try again in a minute") from None
         except TableNotFound:
             raise Failure(f"table {table} not found in {ctx.region}") from None
-    raise Failure(f"CreateBackup of {table} was throttled or went unanswered 6 times; nothing is known to be created")
+    raise Failure(
+        f"CreateBackup of {table} was throttled or went unanswered {retry.attempts} times; nothing is known to be "
+        "created"
+    )
 
 
 def _wait_backup(ctx: Context, backup: Backup, *, timeout: float) -> Backup:
@@ -149,7 +161,7 @@ def _report_backup(ctx: Context, backup: Backup, rule: Any, *, already: bool) ->
             ("status", backup.status),
             ("pruned", escape(pruned)),
         ):
-            ctx.out.print(f" {label:<7} {value}", soft_wrap=True, highlight=False)
+            ctx.out.print(f" {label:<7} {value}", soft_wrap=True, highlight=False, emoji=False)
 
     ctx.emit(data, render)
     return 0

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tablesafe.aws.dynamodb import Backup
-from tablesafe.prune.recent import STORED_STATUSES
-from tablesafe.prune.report import BYTES_PER_GB
 from tablesafe.rules.naming import is_manual, parse_scheduled
+from tablesafe.rules.storage import BYTES_PER_GB, STORED_STATUSES
 from tablesafe_cli.context import Context
 from tablesafe_cli.formatting import format_size
 from tablesafe_cli.layout import Column, print_table

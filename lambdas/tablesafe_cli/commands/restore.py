@@ -87,6 +87,7 @@ def render_restore(ctx: Context, report: RestoreReport) -> None:
         f"restored {report.source} into [bold]{report.target}[/] from {source} in {report.seconds:.0f} s",
         highlight=False,
         soft_wrap=True,
+        emoji=False,
     )
     colours = {SettingOutcome.APPLIED: "green", SettingOutcome.FAILED: "red", SettingOutcome.SKIPPED: "yellow"}
     rows = []

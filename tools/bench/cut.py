@@ -1,0 +1,119 @@
+"""The retention-cut scenario: far more expired backups than one invocation can take, cleared over invocations and
+simulated days. Each invocation has `budget` seconds (a real clock against the stand-in's token buckets); a day's
+run ends after `invocations_a_day` of them (the continuation limit, made small), and the next day's run starts
+with a fresh event, as the schedule's would. Wall time counts the invocations only, not the simulated nights."""
+
+from __future__ import annotations
+
+import resource
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from tablesafe.aws.clients import backup_clients
+from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.prune.report import PruneReport, PruneRequest
+from tablesafe.prune.run import run_prune
+from tablesafe.rules.retention import longest_retention
+from tools.bench import model
+from tools.bench.cloud import Cloud
+from tools.bench.model import Figures
+from tools.bench.scenarios import MIN_KEEP, RETENTION_DAYS, Conditions, PruneSeed, Result, _check_prune, seed_prune
+from tools.bench.scenarios import settings as bench_settings
+
+MEMORY_TARGET_MB = 256  # the prune's peak during a retention cut
+
+
+def retention_cut(
+    cloud: Cloud,
+    name: str,
+    *,
+    seed: PruneSeed,
+    conditions: Conditions,
+    budget: float,
+    reserve: float,
+    invocations_a_day: int,
+    max_days: int = 10,
+) -> Result:
+    cloud.reset()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    seeded, doomed = seed_prune(cloud, seed, now)
+    limits = cloud.configure(latency_ms=conditions.latency_ms, rate_scale=conditions.scale)
+    gateway = DynamoDbGateway(
+        backup_clients(rate_limits=limits)
+    )  # a warm container's: clients built before the clock starts
+    run_settings = bench_settings(limits, reserve)
+    cloud.reset_calls()
+    days: list[list[PruneReport]] = []
+    busy = cpu = 0.0
+    while len(days) < max_days:
+        reports, seconds, used = _one_day(gateway, run_settings, now, budget, invocations_a_day)
+        days.append(reports)
+        busy, cpu = busy + seconds, cpu + used
+        if reports[-1].expired_backlog == 0 or any(r.failed for r in reports):
+            break
+    # The stand-in runs in a process of its own: this process's peak is the prune's, plus the seed bookkeeping
+    # (every ARN seeded, to check the result), so an upper bound of what the prune needs.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    calls = cloud.calls()
+    problems = _check_prune(cloud, seeded, doomed)
+    failed = [r.failure_summary() for day in days for r in day if r.failed]
+    if failed:
+        problems.append(f"{len(failed)} invocations failed: {failed[:2]}")
+    if peak_mb >= MEMORY_TARGET_MB:
+        problems.append(f"peak RSS {peak_mb:.0f} MB, target < {MEMORY_TARGET_MB} MB")
+    deletions = len(doomed)
+    listed = model.totals(calls).get("ListBackups", 0)
+    invocations = sum(len(day) for day in days)
+    figures = Figures(
+        name=name,
+        description=f"retention cut: {seed.tables} tables x {seed.days} days of daily backups, retention "
+        f"{RETENTION_DAYS} days, minKeep {MIN_KEEP}; rates x{conditions.scale:g}, invocations of {budget:g} s "
+        f"(reserve {reserve:g} s), {invocations_a_day} a day",
+        wall_seconds=busy,
+        floor_seconds=model.prune_floor(deletions, conditions.scale),
+        floor_note=f"{deletions} DeleteBackup at {model.rate('DeleteBackup', conditions.scale):g}/s",
+        calls=model.totals(calls),
+        minimum=model.prune_minimum(deletions, seed.tables, deletions, MIN_KEEP),
+        refused=model.refused(calls),
+        client_cpu_seconds=cpu,
+        notes={
+            "check": "FAILED: " + "; ".join(problems)
+            if problems
+            else f"exactly the {deletions} expired backups are gone, the other {len(seeded) - deletions} remain",
+            "days and invocations": f"{len(days)} days, {invocations} invocations "
+            f"({[len(day) for day in days]} a day); time counted: the invocations, not the nights",
+            "backlog at each day's end": [day[-1].expired_backlog for day in days],
+            "days to clear, as reported": [day[-1].days_to_clear for day in days],
+            "listing": f"{listed} ListBackups = {model.listing_seconds(listed, conditions.scale):.1f} s at "
+            f"{model.rate('ListBackups', conditions.scale):g}/s, overlapped with the deletions",
+            "peak memory": f"{peak_mb:.0f} MB peak RSS of the process that ran the prune (target < "
+            f"{MEMORY_TARGET_MB} MB), the seed bookkeeping included: an upper bound",
+        },
+    )
+    return Result(figures, problems, {"peak_mb": peak_mb, "days": len(days)})
+
+
+def _one_day(
+    gateway: DynamoDbGateway, run_settings: Any, now: datetime, budget: float, invocations: int
+) -> tuple[list[PruneReport], float, float]:
+    queue: list[dict[str, Any]] = [PruneRequest(now).as_event()]
+    reports: list[PruneReport] = []
+    busy = cpu = 0.0
+    while queue:
+        request = PruneRequest.from_event(queue.pop(), now, longest_retention=longest_retention(run_settings.plans))
+        last = len(reports) + 1 == invocations  # the day's limit: what is left waits for tomorrow
+        started, used = time.monotonic(), time.process_time()
+        deadline = started + budget
+        reports.append(
+            run_prune(
+                gateway,
+                run_settings,
+                request,
+                time_left=lambda d=deadline: d - time.monotonic(),  # type: ignore[misc]
+                continue_run=None if last else queue.append,
+            )
+        )
+        busy += time.monotonic() - started
+        cpu += time.process_time() - used
+    return reports, busy, cpu

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
 from tablesafe.aws.exports import ArchiveTarget, ExportGateway
 from tablesafe.config.settings import Settings
@@ -73,7 +74,7 @@ def gateways(standin: StandIn, ddb: Any) -> tuple[DynamoDbGateway, ExportGateway
         register=dynamodb,
         register_table=LEASE_TABLE,
     )
-    return DynamoDbGateway(rate_limits=FAST), exports
+    return DynamoDbGateway(backup_clients(rate_limits=FAST)), exports
 
 
 def run(gateways: tuple[DynamoDbGateway, ExportGateway]):

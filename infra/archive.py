@@ -203,6 +203,10 @@ class ArchiveExports(Construct):
             Validations.of(backup.role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))
         if archive.bucket_arn is None:
             self._grant_prune(prune, bucket_arn, bucket_name, folder, nag_bucket)
+        self._alarm(topic)
+
+    def _alarm(self, topic: sns.ITopic) -> None:
+        """ExportsFailed, from the check of exports in flight (service dimension only: one alarm for every rule)."""
         alarm = cw.Alarm(
             self,
             "ExportsFailed",

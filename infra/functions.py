@@ -196,6 +196,9 @@ class BackupFunctions(Construct):
             # ListBackups and GetResources support no resource-level permissions.
             iam.PolicyStatement(sid="ListBackups", actions=["dynamodb:ListBackups"], resources=["*"]),
             iam.PolicyStatement(sid="FindTaggedTables", actions=["tag:GetResources"], resources=["*"]),
+            # The other deployed regions' table names: only a table named there can be a replica homed there
+            # (backup/replicas.py). ListTables supports no resource-level permissions either.
+            iam.PolicyStatement(sid="ListTablesOfDeployedRegions", actions=["dynamodb:ListTables"], resources=["*"]),
         ]
         if list_tables:  # tablesafe:defaultPlan: every table of the region, tagged or not
             statements.append(iam.PolicyStatement(sid="ListTables", actions=["dynamodb:ListTables"], resources=["*"]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -126,6 +126,7 @@ class World:
     validator: FakeValidator | None = None
     validator_timeout: int = 5
     read_units: float = 100_000.0
+    page_limit: int = 10_000
 
     def __post_init__(self) -> None:
         self.ddb = self.standin.client("dynamodb")
@@ -186,9 +187,16 @@ class World:
             time_reserve_seconds=5,
         )
 
-    def run(self, *, time_left: float = 600.0, leases: bool = True) -> DrillReport:
-        """One drill invocation at the clock's time."""
-        return run_drills(self.deps(leases=leases), self.settings(), now=self.clock, time_left=lambda: time_left)
+    def run(self, *, time_left: float | Callable[[], float] = 600.0, leases: bool = True) -> DrillReport:
+        """One drill invocation at the clock's time; `time_left` in seconds (above the 5 s reserve), or a callable."""
+        left = time_left if callable(time_left) else (lambda: float(time_left))  # type: ignore[misc]
+        return run_drills(
+            self.deps(leases=leases),
+            self.settings(),
+            now=self.clock,
+            time_left=lambda: left() + 5,
+            page_limit=self.page_limit,
+        )
 
     def drill_tables(self) -> list[str]:
         return sorted(n for n in self.ddb.list_tables()["TableNames"] if n.startswith("tablesafe-drill-"))

@@ -29,6 +29,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,6 +44,7 @@ from tablesafe.aws.dynamodb import Backup
 from tablesafe.config.schedule_expr import run_times as schedule_runs
 from tablesafe.config.settings import Settings
 from tablesafe.constants import (
+    ENV_LEASE_TABLE,
     M_BACKUPS_CREATED,
     M_ESTIMATED_MONTHLY_COST,
     M_STORED_BACKUPS,
@@ -51,6 +53,7 @@ from tablesafe.constants import (
 )
 from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name
 from tablesafe.rules.retention import Decision, Verdict, decide
+from tools.demo_drills import DRILL_TIMES, DemoDrills
 from tools.lambda_runner import CloudAssembly, Invocation, LambdaRunner, ScheduleSpec, synthesize
 from tools.standin.server import StandIn
 from tools.standin.support import create_table, fill, list_all_backups
@@ -201,6 +204,8 @@ class Account:
     price_per_gb_month: float = 0.0
     invocations: int = 0
     staged_failures: list[str] = field(default_factory=list)
+    planted_drill_failure: str | None = None  # the drill failure tools/demo_drills.py planted, as reported
+    drills_passed: int = 0
     problems: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
 
@@ -400,6 +405,9 @@ class Demo:
         self.tagged: dict[str, str] = {t.name: t.tag for t in SAMPLE_TABLES if t.tag is not None}
         self.staged: dict[tuple[str, datetime], str] = {}  # (plan/rule, slot) -> table expected to fail
         (prune,) = assembly.schedules_for(PRUNE_FUNCTION)
+        self.drills = DemoDrills(
+            standin, self.settings.plans, self.prefix, self.settings.tag_key, backup_spec.environment[ENV_LEASE_TABLE]
+        )
         self.account = Account(
             stack=assembly.stack,
             plans={
@@ -439,6 +447,11 @@ class Demo:
         steps = [Step(t, 2, "prune", prune_schedule) for t in run_times(prune_schedule, start, end)]
         for schedule in self.assembly.schedules_for(BACKUP_FUNCTION):
             steps += [Step(t, 1, "backup", schedule) for t in run_times(schedule, start, end)]
+        for day in range(self.scenario.days):
+            for offset in DRILL_TIMES:
+                moment = start + timedelta(days=day) + offset
+                if moment <= end:
+                    steps.append(Step(moment, 3, "drill", action=partial(self._drill, moment, day + 1)))
         deletion = start + timedelta(days=self.scenario.deletion_day - 1, hours=12)
         if deletion <= end:
             steps.append(Step(deletion, 0, "delete", action=self._delete_table))
@@ -465,6 +478,11 @@ class Demo:
 
     def _key_restored(self) -> None:
         self.standin.set_table_status(OUTAGE_TABLE, "ACTIVE")
+
+    def _drill(self, when: datetime, day: int) -> None:
+        self.drills.run(when, day, self._note)
+        self.account.problems += self.drills.problems
+        self.drills.problems.clear()
 
     def _note(self, text: str) -> None:
         self.account.days[-1].notes.append(text)
@@ -668,10 +686,16 @@ class Demo:
             self.account.problems.append(f"the untagged table scratch has {len(scratch)} backup(s)")
         self._costs(listing)
         self._alarms(start, end)
+        self.drills.finish()
+        self.account.problems += self.drills.problems
+        self.account.planted_drill_failure, self.account.drills_passed = self.drills.planted, self.drills.passed
         checks = self.account.checks
         checks.append("every run backed up each table of its plan exactly once (one backup per table per slot)")
         checks.append("every prune deleted exactly what the retention rules delete, and logged each deletion")
         checks.append("no (table, rule) ever went below minKeep; manual and AWS Backup backups untouched")
+        checks.append(
+            f"{self.drills.passed} restore drills passed; the planted drill failure was reported; no drill table left"
+        )
 
     def _why(self, decision: Decision[Backup], now: datetime) -> str:
         """The retention rules' verdict on a backup that is left, in a few words."""
@@ -925,6 +949,8 @@ def render_account(console: Console, account: Account, *, every_deletion: bool =
     # The staged failure first: it is part of the story the checks then vouch for, not a verdict after them.
     if account.staged_failures:
         console.print(_lines([("staged", failure) for failure in account.staged_failures], style="yellow"))
+    if account.planted_drill_failure:
+        console.print(_lines([("planted", account.planted_drill_failure)], style="yellow"))
     if account.ok:
         console.print(_lines([("ok", check) for check in account.checks], style="green"))
     if account.problems:

@@ -76,6 +76,7 @@ class Context:
         try:
             session = boto3.Session(profile_name=args.profile, region_name=args.region)
             session.events.register("needs-retry", give_up_unreachable)  # every client of the session inherits it
+            self.session = session  # for the clients a command builds itself (drill)
             self.backups = DynamoDbGateway(backup_clients(session, rate_limits=rate_limits))
             self.tables = TableGateway(table_clients(session, rate_limits=rate_limits))
         except ProfileNotFound:

@@ -40,9 +40,11 @@ class FlagKind(StrEnum):
     PITR = "pitr"  # PITR off although the plan asks for it
     UNTAGGED_COPY = "untagged-copy"  # a restored or drill table without a plan tag: no backups, as expected
     OPTED_OUT = "opted-out"  # tagged `none` under tablesafe:defaultPlan: left out on purpose
+    DRILL = "drill"  # a drilled plan's table with no passing restore drill within 1.5 x everyDays
 
 
-# By default every kind fails the run but an untagged copy: `restore` leaves the plan tag off on purpose.
+# By default every kind fails the run but an untagged copy (`restore` leaves the plan tag off on purpose) and an
+# opted-out table (left out on purpose too).
 DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY, FlagKind.OPTED_OUT}
 
 

@@ -45,17 +45,22 @@ def parallel_scan(tables: TableGateway, source: str, selection: Selection) -> It
     threads = [threading.Thread(target=scan, args=(s,), daemon=True, name=f"scan-{s}") for s in range(segments)]
     for thread in threads:
         thread.start()
-    finished = 0
     try:
-        while finished < segments:
-            value = pages.get()
-            if value is None:
-                finished += 1
-            elif isinstance(value, BaseException):
-                raise value
-            else:
-                yield value
+        yield from _drain(pages, segments)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
+
+
+def _drain(pages: queue.Queue[list[Item] | BaseException | None], segments: int) -> Iterator[list[Item]]:
+    """The pages as they arrive, until every segment has said it is done (None); a segment's error is raised."""
+    finished = 0
+    while finished < segments:
+        value = pages.get()
+        if value is None:
+            finished += 1
+        elif isinstance(value, BaseException):
+            raise value
+        else:
+            yield value

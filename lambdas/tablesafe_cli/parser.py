@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tablesafe_cli import limits
 from tablesafe_cli.commands.backup import cmd_backup
 from tablesafe_cli.commands.backups import cmd_backups
 from tablesafe_cli.commands.copy_items import cmd_copy_items
 from tablesafe_cli.commands.cost import cmd_cost
+from tablesafe_cli.commands.drill import cmd_drill
 from tablesafe_cli.commands.restore import cmd_restore
 from tablesafe_cli.commands.status import cmd_status
 from tablesafe_cli.copy_report import Mode
@@ -20,7 +21,8 @@ STATUS_EXIT_CODES = (
     "Exit codes: 0 no table raised a flag of a --fail-on kind; 1 one did (or AWS failed); 2 bad command line or "
     "configuration. Flag kinds: unprotected (no plan tag), unknown-plan (a plan tag naming no configured plan), "
     "stale (a rule with no AVAILABLE backup younger than 1.5 of its intervals), pitr (PITR off although the plan "
-    "asks for it), untagged-copy (a table made by a restore, or a restore drill, without a plan tag). Default: "
+    "asks for it), untagged-copy (a table made by a restore, or a restore drill, without a plan tag), drill (a "
+    "drilled plan's table with no passing restore drill within 1.5 x everyDays). Default: "
     "every kind but untagged-copy. A table made by a restore or a drill is marked so ('kind' in --json)."
 )
 
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=STATUS_EXIT_CODES,
     )
     _status_options(status)
+    _lease_table_option(status)
     status.set_defaults(handler=cmd_status)
 
     backups = commands.add_parser("backups", parents=[common], help="a table's backups, newest first")
@@ -108,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cost = commands.add_parser("cost", parents=[common], help="backup storage estimate by plan and by table")
     cost.set_defaults(handler=cmd_cost)
+
+    _drill_command(commands, common)
     return parser
 
 
@@ -119,6 +124,28 @@ def _status_options(parser: argparse.ArgumentParser) -> None:
         metavar="KINDS",
         help=f"the flag kinds that make status exit 1: a comma-separated list of {', '.join(FlagKind)}, or all, "
         "or none (default: all but untagged-copy)",
+    )
+
+
+def _drill_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    drill = commands.add_parser(
+        "drill",
+        parents=[common],
+        help="one restore drill now: restore, verify, delete; exit 1 if it failed",
+        description="Restore TABLE's newest tablesafe backup (or --backup ARN) into a drill table, wait until it is "
+        "ACTIVE, verify its shape, item count and the plan's validator, delete it, and record the result.",
+    )
+    drill.add_argument("table")
+    drill.add_argument("--backup", default="latest", metavar="ARN|latest", help="the backup (default: latest)")
+    _lease_table_option(drill)
+    drill.set_defaults(handler=cmd_drill)
+
+
+def _lease_table_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lease-table",
+        metavar="NAME",
+        help="the stack's lease table, where each table's last drill is kept (default: the drill function's)",
     )
 
 

@@ -294,10 +294,7 @@ def start_restore(tables: TableGateway, request: RestoreRequest, origin: Restore
                 return _claim(found, origin, operation, lost)
         sent += 1
         try:
-            if origin.backup_arn is not None:
-                tables.restore_from_backup(target, origin.backup_arn)
-            else:
-                tables.restore_to_time(request.source, target, origin.at)
+            _send_restore(tables, request, origin)
         except (TableExists, TableInUse) as error:
             if lost is None:
                 raise RestoreError(f"table {target} was created meanwhile by someone else; nothing restored") from None
@@ -317,6 +314,13 @@ def start_restore(tables: TableGateway, request: RestoreRequest, origin: Restore
         f"{target} has not appeared; the restore may still have started: check {target} (aws dynamodb "
         f"describe-table) before restoring again"
     )
+
+
+def _send_restore(tables: TableGateway, request: RestoreRequest, origin: RestoreOrigin) -> None:
+    if origin.backup_arn is not None:
+        tables.restore_from_backup(request.target, origin.backup_arn)
+    else:
+        tables.restore_to_time(request.source, request.target, origin.at)
 
 
 def _describe_after_lost_answer(

@@ -317,6 +317,11 @@ def test_backup_role_may_back_up_but_never_delete(gfs: Synthesized) -> None:
     assert not {a for a in allowed if a.startswith("dynamodb:Delete") or a == "dynamodb:RestoreTableFromBackup"}
 
 
+def test_backup_role_may_list_table_names_to_learn_which_tables_can_be_replicas(gfs: Synthesized) -> None:
+    assert "dynamodb:ListTables" in role_actions(gfs, "/BackupFunctions/BackupRole/Resource")
+    assert "dynamodb:ListTables" not in role_actions(gfs, "/BackupFunctions/PruneRole/Resource")
+
+
 def test_prune_role_may_delete_backups_but_never_create_them(gfs: Synthesized) -> None:
     allowed = role_actions(gfs, "/BackupFunctions/PruneRole/Resource")
 
@@ -507,7 +512,7 @@ def test_the_expired_backlog_alarms_only_when_it_stops_shrinking_day_after_day(g
     }
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"], alarm["Threshold"]) == (3, 3, 1)
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert alarm["TreatMissingData"] == "notBreaching"  # no run, no figure: other alarms see that
+    assert alarm["TreatMissingData"] == "ignore"  # a day without a figure (no run) keeps the state it had
 
 
 @pytest.mark.parametrize(

@@ -102,9 +102,9 @@ class OverlapProbe(DynamoDbGateway):
         self.listing_started = threading.Event()
         self.overlapped = False
 
-    def find_tagged_tables(self, tag_key: str):  # type: ignore[no-untyped-def]
+    def tagged_table_pages(self, tag_key: str):  # type: ignore[no-untyped-def]
         self.overlapped = self.listing_started.wait(timeout=10)
-        return super().find_tagged_tables(tag_key)
+        return super().tagged_table_pages(tag_key)
 
     def list_backups(self, **kwargs: Any):  # type: ignore[no-untyped-def]
         self.listing_started.set()
@@ -147,6 +147,28 @@ def test_a_failed_discovery_is_what_the_run_raises_even_when_the_listing_fails_t
     assert standin.calls.count("CreateBackup") == 0
 
 
+def test_discovery_that_breaks_off_part_way_backs_up_what_it_found_and_fails_the_run_naming_the_rest(
+    standin, ddb, settings
+):
+    # Tables are backed up page by page as discovery goes; if a later page fails, what was found is backed up,
+    # and the run fails (no continuation could know the tables not found): Lambda's retry discovers again.
+    for i in range(3):
+        create_table(ddb, f"tab{i}", {"backup-plan": "daily"})
+
+    class BrokenSecondPage(DynamoDbGateway):
+        def tagged_table_pages(self, tag_key):  # type: ignore[no-untyped-def]
+            pages = super().tagged_table_pages(tag_key)
+            yield [table for table in next(pages) if table.name != "tab2"]
+            raise GatewayError("GetResources", "AccessDeniedException", "not authorized")
+
+    report = run_backup(BrokenSecondPage(backup_clients(rate_limits=FAST)), settings, request())
+
+    assert set(report.tables(Outcome.CREATED)) == {"tab0", "tab1"}
+    assert report.handed_over == [] and "discovery failed part-way (AccessDeniedException" in report.problem
+    assert report.failure() is not None and not report.finished
+    assert backups_by_table(ddb) == {"tab0": 1, "tab1": 1}
+
+
 def test_an_unknown_plan_is_reported_and_the_other_tables_proceed(standin, ddb, gateway, settings):
     create_table(ddb, "orders", {"backup-plan": "daily"})
     create_table(ddb, "typo", {"backup-plan": "dialy"})
@@ -164,10 +186,10 @@ def test_a_table_deleted_after_discovery_is_skipped_not_failed(standin, ddb, set
         create_table(ddb, name, {"backup-plan": "daily"})
 
     class StaleTagging(DynamoDbGateway):
-        def find_tagged_tables(self, tag_key):  # the tagging API still lists a table deleted a moment ago
-            tables = super().find_tagged_tables(tag_key)
+        def tagged_table_pages(self, tag_key):  # the tagging API still lists a table deleted a moment ago
+            pages = list(super().tagged_table_pages(tag_key))
             ddb.delete_table(TableName="gone")
-            return tables
+            return iter(pages)
 
     report = run_backup(StaleTagging(backup_clients(rate_limits=FAST)), settings, request())
 
@@ -178,7 +200,7 @@ def test_a_table_deleted_after_discovery_is_skipped_not_failed(standin, ddb, set
 
 def test_the_same_slot_run_twice_creates_no_second_backup(standin, ddb, gateway, settings):
     for i in range(5):
-        create_table(ddb, f"t{i}", {"backup-plan": "daily"})
+        create_table(ddb, f"tab{i}", {"backup-plan": "daily"})
 
     first = run_backup(gateway, settings, request())
     second = run_backup(gateway, settings, request())
@@ -186,7 +208,7 @@ def test_the_same_slot_run_twice_creates_no_second_backup(standin, ddb, gateway,
     assert len(first.tables(Outcome.CREATED)) == 5
     assert second.tables(Outcome.CREATED) == {}
     assert len(second.tables(Outcome.ALREADY_PRESENT)) == 5
-    assert backups_by_table(ddb) == {f"t{i}": 1 for i in range(5)}
+    assert backups_by_table(ddb) == {f"tab{i}": 1 for i in range(5)}
 
 
 def test_two_concurrent_runs_of_a_slot_leave_one_backup_per_table(standin, ddb, settings):
@@ -263,13 +285,13 @@ def test_another_backup_in_progress_defers_the_table_until_it_completes(standin,
 
 
 def test_one_failing_table_is_named_while_the_others_succeed(standin, ddb, gateway, settings):
-    for name in ("a", "b", "locked", "c"):
+    for name in ("tab-a", "tab-b", "locked", "tab-c"):
         create_table(ddb, name, {"backup-plan": "daily"})
     standin.set_table_status("locked", "INACCESSIBLE_ENCRYPTION_CREDENTIALS")
 
     report = run_backup(gateway, settings, request())
 
-    assert sorted(report.tables(Outcome.CREATED)) == ["a", "b", "c"]
+    assert sorted(report.tables(Outcome.CREATED)) == ["tab-a", "tab-b", "tab-c"]
     assert list(report.failed) == ["locked"]
     assert "INACCESSIBLE_ENCRYPTION_CREDENTIALS" in report.failed["locked"]
 
@@ -306,7 +328,9 @@ def test_a_run_out_of_time_hands_the_rest_to_a_continuation_that_finishes_it(sta
     assert backups_by_table(ddb) == dict.fromkeys(names, 1)
     done_first = set(first.tables(Outcome.CREATED))
     assert set(second.tables(Outcome.CREATED)) == set(names) - done_first
-    assert set(second.tables(Outcome.ALREADY_PRESENT)) == done_first
+    # The continuation carries the tables left (its cursor) and reports on those alone; it did not discover again.
+    assert second.tables(Outcome.ALREADY_PRESENT) == {}
+    assert standin.calls.count("GetResources") == 1
 
 
 def test_the_handler_emits_metrics_and_raises_naming_the_failed_table(standin, ddb, monkeypatch, capsys):

@@ -13,8 +13,9 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 
 from tablesafe.aws.clients import backup_clients, lease_client
-from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.aws.dynamodb import BackupInUse, DynamoDbGateway
 from tablesafe.aws.lease_table import LeaseTable
+from tablesafe.backup.cursor import RunCursor
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
@@ -187,7 +188,30 @@ def test_a_continuation_that_starts_after_its_lease_lapsed_and_was_taken_waits_a
     assert backups_by_table(ddb) == dict.fromkeys(names, 1)
     assert set(done["duplicate"].tables(Outcome.CREATED)) == set(names) - set(first.tables(Outcome.CREATED))
     assert second.duplicate_delivery and second.tables(Outcome.CREATED) == {}
-    assert sorted(second.tables(Outcome.ALREADY_PRESENT)) == names
+    # It took the lease from the duplicate, not from its predecessor: it lists the slot again, and finds every
+    # table it was handed (its cursor) backed up by the duplicate.
+    assert sorted(second.tables(Outcome.ALREADY_PRESENT)) == sorted(set(names) - set(first.tables(Outcome.CREATED)))
+
+
+def test_a_continuation_with_no_time_to_wait_hands_its_wait_on_with_its_cursor(standin, ddb, settings):
+    tables(ddb, 3)
+    LeaseTable(LEASE_TABLE, lease_client()).take(KEY, "other-run", 4_000_000_000.0, 1_800_000_000.0, None)
+    cursor = RunCursor(tables=("t01", "t02"), done=1)
+    continuation = BackupRequest("daily", "daily", SLOT, continuation=2, lease_holder="gone", cursor=cursor)
+    continuations: list[dict] = []
+
+    run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)),
+        settings,
+        continuation,
+        time_left=lambda: 30.0,
+        continue_run=continuations.append,
+        leases=slot_leases(),
+    )
+
+    (event,) = continuations
+    following = BackupRequest.from_event(event, datetime.now(UTC))
+    assert (following.continuation, following.lease_holder, following.cursor) == (3, None, cursor)
 
 
 def test_a_delivery_with_no_time_to_wait_hands_its_wait_on_holding_nothing(standin, ddb, settings):
@@ -277,3 +301,108 @@ def test_the_handler_runs_without_its_missing_lease_table_and_alarms_on_it(stand
     (document,) = [d for d in emf if "Plan" in d]
     assert document["SlotLeaseUnavailable"] in (1.0, [1.0])
     assert document["BackupRunsSucceeded"] in (1.0, [1.0])
+
+
+def first_invocation(ddb, settings, clock: Clock, count: int, start: int):  # type: ignore[no-untyped-def]
+    """A first invocation with time to start `start` of `count` tables; returns its report and its continuation."""
+    names = tables(ddb, count)
+    budget = iter([100.0] * start + [0.0] * 1000)
+    continuations: list[dict] = []
+    first = run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)),
+        settings,
+        REQUEST,
+        time_left=lambda: next(budget),
+        continue_run=continuations.append,
+        workers=1,
+        leases=slot_leases(clock=clock),
+    )
+    assert len(continuations) == 1 and "cursor" in continuations[0]
+    return names, first, continuations[0]
+
+
+def test_a_continuation_that_inherits_the_lease_neither_discovers_nor_lists_the_slot_again(standin, ddb, settings):
+    clock = Clock()
+    names, first, event = first_invocation(ddb, settings, clock, 12, 5)
+    standin.calls.reset()
+
+    follow_up = BackupRequest.from_event(event, datetime.now(UTC))
+    second = run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, follow_up, leases=slot_leases(clock=clock)
+    )
+    calls = standin.calls.snapshot()  # before the test's own listing below
+
+    assert "GetResources" not in calls and "ListBackups" not in calls
+    assert calls["CreateBackup"] == {"ok": len(names) - len(first.tables(Outcome.CREATED))}
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+    assert set(second.tables(Outcome.CREATED)) == set(names) - set(first.tables(Outcome.CREATED))
+
+
+def test_a_retried_continuation_lists_the_slot_and_backs_up_nothing_twice(standin, ddb, settings):
+    # Lambda runs the continuation's event again (it failed, or came twice): its first attempt made backups of the
+    # cursor's tables after the hand-off, so the retry, which cannot inherit the lease, lists the slot.
+    clock = Clock()
+    names, _, event = first_invocation(ddb, settings, clock, 12, 5)
+    follow_up = BackupRequest.from_event(event, datetime.now(UTC))
+    attempt = run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, follow_up, leases=slot_leases(clock=clock)
+    )
+    standin.calls.reset()
+
+    retry = run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, follow_up, leases=slot_leases(clock=clock)
+    )
+    calls = standin.calls.snapshot()  # before the test's own listing below
+
+    assert "ListBackups" in calls and "CreateBackup" not in calls
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)
+    assert retry.tables(Outcome.CREATED) == {}
+    assert set(retry.tables(Outcome.ALREADY_PRESENT)) == set(attempt.tables(Outcome.CREATED))
+
+
+class BusyTable(DynamoDbGateway):
+    """Another backup of `busy` is in progress, as far as this gateway's CreateBackup is told."""
+
+    def __init__(self, busy: str) -> None:
+        super().__init__(backup_clients(rate_limits=FAST))
+        self.busy = busy
+
+    def create_backup(self, table_name: str, backup_name: str):  # type: ignore[no-untyped-def]
+        if table_name == self.busy:
+            raise BackupInUse(
+                "CreateBackup", "BackupInUseException", f"Backup is being created for table: {table_name}"
+            )
+        return super().create_backup(table_name, backup_name)
+
+
+def test_a_table_still_deferred_at_the_hand_off_is_looked_up_by_the_continuation_before_it_is_tried(
+    standin, ddb, settings
+):
+    # Ours of t01 is deferred (another backup in progress), time runs out, t01 is handed over as deferred. The
+    # continuation, though it inherits the lease, looks for the slot's backup of it before it tries again.
+    names = tables(ddb, 3)
+    budget = iter([100.0] * 3 + [0.0] * 1000)
+    continuations: list[dict] = []
+    clock = Clock()
+    first = run_backup(
+        BusyTable("t01"),
+        settings,
+        REQUEST,
+        time_left=lambda: next(budget),
+        continue_run=continuations.append,
+        workers=1,
+        leases=slot_leases(clock=clock),
+    )
+    follow_up = BackupRequest.from_event(continuations[0], datetime.now(UTC))
+    assert follow_up.cursor is not None and follow_up.cursor.deferred == {"t01"}
+    standin.calls.reset()
+
+    second = run_backup(
+        DynamoDbGateway(backup_clients(rate_limits=FAST)), settings, follow_up, leases=slot_leases(clock=clock)
+    )
+    calls = standin.calls.snapshot()
+
+    assert set(first.tables(Outcome.CREATED)) | set(second.tables(Outcome.CREATED)) == set(names)
+    assert "t01" in second.tables(Outcome.CREATED)
+    assert "GetResources" not in calls and sum(calls["ListBackups"].values()) == 1  # the look before the retry
+    assert backups_by_table(ddb) == dict.fromkeys(names, 1)

@@ -110,3 +110,15 @@ def test_status_help_documents_the_exit_codes_and_the_flag_kinds(capsys):
     assert code == 0
     assert "Exit codes: 0 no table raised a flag of a --fail-on kind; 1 one did" in text
     assert all(kind in text for kind in ("unprotected", "unknown-plan", "stale", "pitr", "untagged-copy"))
+
+
+def test_a_restored_table_that_kept_its_plan_is_judged_as_any_tagged_table(protected_with_a_restored_copy, capsys):
+    assert run(capsys, "restore", "orders", "--to", "orders-kept", "--keep-plan", "--poll", "0.05")[0] == 0
+
+    code, out, _ = run(capsys, "status", "--json")
+
+    kept = tables(out)["orders-kept"]
+    assert (kept["kind"], kept["plan"], kept["flagKinds"]) == ("restored", "daily", ["stale"])  # no backup of its own
+    assert code == 1 and kept["failing"] is True
+    _, out, _ = run(capsys, "status")
+    assert "a restored table" in out

@@ -108,3 +108,20 @@ def test_a_long_source_table_name_gets_a_valid_drill_table_name(world: World) ->
     world.clock.advance(minutes=15)
     (result,) = world.run().results
     assert result.verdict is Verdict.PASSED, result.reason
+
+
+def test_a_count_that_outlasts_an_invocation_goes_on_in_the_next_one(world: World) -> None:
+    world.table("orders", items=120)
+    world.backup("orders")
+    world.page_limit = 10  # 12 pages over 4 segments
+    world.run()
+    world.clock.advance(minutes=15)
+    pages = iter(range(6))
+    report = world.run(time_left=lambda: 100.0 if next(pages, None) is not None else 0.0)
+    assert report.results == [] and report.in_flight == 1  # cut short: its progress is saved
+    (drill_table,) = world.drill_tables()
+    saved = world.records().load_count(drill_table)
+    assert saved is not None and 0 < sum(s.items for s in saved.segments) < 120
+    world.clock.advance(minutes=15)
+    (result,) = world.run().results
+    assert result.verdict is Verdict.PASSED and result.counted_items == 120

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tablesafe.aws.clients import backup_clients
-from tablesafe.aws.dynamodb import DynamoDbGateway
+from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError
 from tablesafe.backup.run import BackupReport, BackupRequest, Outcome, run_backup
 from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
@@ -46,7 +46,8 @@ def settings(mode: str = "home-region", deployed: Sequence[str] | None = REGIONS
 
 
 def run_in(region: str, run_settings: Settings) -> BackupReport:
-    gateway = DynamoDbGateway(backup_clients(rate_limits=FAST, region_name=region))
+    deployed = run_settings.deployed_regions or ()  # as cold start builds them: a client for each other region
+    gateway = DynamoDbGateway(backup_clients(rate_limits=FAST, region_name=region, other_regions=deployed))
     return run_backup(gateway, run_settings, BackupRequest("daily", "daily", SLOT))
 
 
@@ -150,6 +151,46 @@ def test_in_a_deployment_to_two_regions_the_first_backs_up_and_the_other_skips(s
     assert reports["us-east-1"].replicas_skipped == 1
     # eu-west-1 sorts first among the deployed regions: it is home whatever the replicas, so it need not ask.
     assert standin.calls.count("DescribeTable") == 2  # us-east-1's, for orders and carts
+
+
+class CountingGateway(DynamoDbGateway):
+    """us-east-1's gateway, counting the regions whose table names it lists; `broken` fails every such listing."""
+
+    def __init__(self, broken: bool = False) -> None:
+        super().__init__(backup_clients(rate_limits=FAST, region_name="us-east-1", other_regions=REGIONS))
+        self.asked: list[str] = []
+        self.broken = broken
+
+    def table_names_in(self, region: str) -> frozenset[str]:
+        self.asked.append(region)
+        if self.broken:
+            raise GatewayError("ListTables", "AccessDeniedException", "not authorized")
+        return super().table_names_in(region)
+
+
+def test_the_other_region_asks_only_tables_whose_name_another_deployed_region_has(standin, global_orders):
+    # "sessions" exists only in us-east-1: no other deployed region can hold a replica of it, so it is not described.
+    create_table(standin.client("dynamodb", region="us-east-1"), "sessions", {"backup-plan": "daily"})
+    gateway = CountingGateway()
+    standin.calls.reset()
+
+    report = run_backup(gateway, settings(), BackupRequest("daily", "daily", SLOT))
+
+    assert gateway.asked == ["eu-west-1"]  # once per run
+    assert standin.calls.count("DescribeTable") == 2  # orders and carts (a table of that name is in eu-west-1)
+    assert backups(standin, "us-east-1") == ["carts", "sessions"]
+    assert report.tables(Outcome.SKIPPED) == {"orders": "global table replica; its home region eu-west-1 backs it up"}
+
+
+def test_when_the_other_regions_cannot_be_listed_every_table_is_asked_for_its_replicas(standin, global_orders):
+    create_table(standin.client("dynamodb", region="us-east-1"), "sessions", {"backup-plan": "daily"})
+    standin.calls.reset()
+
+    report = run_backup(CountingGateway(broken=True), settings(), BackupRequest("daily", "daily", SLOT))
+
+    assert standin.calls.count("DescribeTable") == 3
+    assert backups(standin, "us-east-1") == ["carts", "sessions"]
+    assert report.replicas_skipped == 1 and report.failed == {}
 
 
 def test_a_replica_in_an_undeployed_region_that_sorts_first_no_longer_causes_a_skip(standin):

@@ -51,6 +51,21 @@ def test_a_lapsed_lease_is_taken_over_and_a_predecessors_is_inherited(ddb):
     assert table.take(KEY, "d", NOW + 500, NOW + 103, "b").holder == "c"  # "b" handed on to "c", not to "d"
 
 
+def test_a_take_says_whom_it_took_the_lease_from(ddb):
+    table = LeaseTable(LEASE_TABLE, lease_client())
+    assert table.take(KEY, "a", NOW + 100, NOW, None).taken_from == ""  # free
+    assert table.take(KEY, "b", NOW + 300, NOW + 1, "a").taken_from == "a"  # inherited from its predecessor
+    assert table.take(KEY, "c", NOW + 500, NOW + 301, None).taken_from == "b"  # lapsed
+
+
+def test_a_resent_take_took_the_lease_from_itself_so_no_continuation_trusts_it_as_inherited(standin, ddb):
+    table = LeaseTable(LEASE_TABLE, lease_client())
+    table.take(KEY, "a", NOW + 100, NOW, None)
+    standin.faults.set("PutItem", lost=1.0, limit=1)
+
+    assert table.take(KEY, "b", NOW + 300, NOW + 1, "a").taken_from == "b"
+
+
 def test_a_take_whose_answer_was_lost_is_resent_and_still_ours(standin, ddb):
     standin.faults.set("PutItem", lost=1.0, limit=1)  # the write takes effect, then its answer is lost
 

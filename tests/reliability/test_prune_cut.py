@@ -4,8 +4,8 @@ and reports the backlog as it goes; a listing that breaks off decides nothing of
 delivered twice deletes nothing it should not.
 
 The issue's example: 150 tables with 110 days of daily backups, retention 35, ListBackups at 5/s, the other limits
-x20, invocations of 75 s. Here all of it runs ten times as fast (rates x10, invocations of 7.5 s; 30 tables and
-1.5 s invocations in the default suite), on a real clock against the stand-in's token buckets."""
+x20, invocations of 75 s. Here all of it runs ten times as fast (rates x10, invocations of 7.5 s; in the default
+suite 30 tables, invocations of 3 s, two a day), on a real clock against the stand-in's token buckets."""
 
 from __future__ import annotations
 
@@ -40,9 +40,11 @@ class Cut:
     days: int
     invocation_seconds: float
     invocations_a_day: int  # then the day's run stops: the continuation limit, made small
+    deletes_per_second: float = RATES["DeleteBackup"]
 
 
-SMALL = Cut(tables=30, days=110, invocation_seconds=1.5, invocations_a_day=3)
+# DeleteBackup at the example's own 200/s here, so that the backlog spans days on a quiet machine too
+SMALL = Cut(tables=30, days=110, invocation_seconds=3.0, invocations_a_day=2, deletes_per_second=200.0)
 EXAMPLE = Cut(tables=150, days=110, invocation_seconds=75 / SPEED, invocations_a_day=50)
 
 
@@ -104,8 +106,9 @@ def test_a_retention_cut_is_cleared_over_invocations_and_days_and_nothing_else_i
 ) -> None:
     made = seed(standin, cut)
     doomed = {arn for arn, (_, day) in made.items() if day >= RETENTION}  # 35 days and 1.5 h old: past 35 days
-    standin.faults.rate_limits(aws_documented=False, limits=RATES)
-    gateway = DynamoDbGateway(backup_clients(rate_limits=RATES))
+    rates = {**RATES, "DeleteBackup": cut.deletes_per_second}
+    standin.faults.rate_limits(aws_documented=False, limits=rates)
+    gateway = DynamoDbGateway(backup_clients(rate_limits=rates))
     settings = cut_settings(reserve=cut.invocation_seconds / 6)
     backlogs: list[int] = []
     days = 0

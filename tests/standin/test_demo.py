@@ -29,6 +29,9 @@ def test_four_days_of_the_deployable_functions_give_the_account_a_user_expects(s
         "day 3 03:00: customers's KMS key made unreachable on purpose; the run failed as it should (BackupRunFailed: "
         "1 table(s) got no backup: customers), and Lambda's retry at 03:01 backed it up"
     ]
+    # Restore drills ran over the days; the planted one (events restores with items missing) failed as planted.
+    assert (account.planted_drill_failure or "").startswith("drill of events failed as planted: 300 items restored")
+    assert account.drills_passed >= 4
     assert [d.number for d in account.days] == [1, 2, 3, 4]
     assert account.days[2].created["daily/daily"] == 2  # orders and customers (sessions is gone)
     # Daily backups: 3 days kept, older ones deleted; a deleted table keeps minKeep (2) even past retention.
@@ -83,13 +86,14 @@ def test_four_days_of_the_deployable_functions_give_the_account_a_user_expects(s
     assert "Day 4 · Wed 18 Nov (ends with the 04:30 prune)" in text
     assert "customers: KMS key unreachable -> run failed naming it (BackupRunFailed)" in text
     assert "An alarm of the template watches that metric." in text
+    assert "drill orders: passed (restore 15 min, 300/300 items, table deleted)" in text
     assert max(len(line) for line in text.splitlines()) <= 100
     # Alarm names whole; the staged failure told where it happened, before the checks, not as the last word.
     for alarm in account.alarms:
         assert alarm.name in text
     verdicts = [line.split()[0] for line in text.splitlines() if line.startswith("  ") and line.split()]
     verdicts = [word for word in verdicts if word in ("ok", "staged", "PROBLEM")]
-    assert verdicts == ["staged", "ok", "ok", "ok"]
+    assert verdicts == ["staged", "ok", "ok", "ok", "ok"]
 
 
 def test_the_same_deletions_logged_in_another_order_render_the_same_account():

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from tablesafe.backup.run import BackupReport
-from tools.bench import model, scenarios
+from tools.bench import cut, model, scenarios
 from tools.bench.cloud import Cloud
 from tools.bench.scenarios import Conditions, PruneSeed
 
@@ -125,11 +125,32 @@ def test_scale_scenario_continues_across_invocations_until_every_table_is_done(c
     assert result.extra["invocations"] >= 2
 
 
+def test_two_region_scenario_backs_up_each_global_table_once_and_the_second_region_asks_only_shared_names(cloud):
+    result = scenarios.two_region(cloud, "tiny-two-region", tables=12, global_tables=3, shared_names=2, conditions=FAST)
+
+    assert result.problems == []  # global tables in the first region only, every regional table in its own
+    assert result.figures.calls["DescribeTable"] == 5  # the 3 global and the 2 regional tables named alike
+    assert result.figures.calls["ListTables"] == 1
+    assert "DescribeTable" not in result.figures.minimum  # the first region never asks
+
+
 def test_prune_scenario_deletes_exactly_the_expired_backups(cloud):
     result = scenarios.prune(cloud, "tiny-prune", seed=PruneSeed(tables=3, days=38), conditions=FAST)
 
     assert result.problems == []
     assert result.figures.calls == {"ListBackups": 4, "DeleteBackup": 9}
+
+
+def test_retention_cut_scenario_clears_the_backlog_over_days_and_keeps_the_rest(cloud):
+    # 900 expired backups; one invocation a day
+    result = cut.retention_cut(
+        cloud, "tiny-cut", seed=PruneSeed(tables=10, days=125), conditions=FAST, budget=5.0, reserve=0.2,
+        invocations_a_day=1,
+    )  # fmt: skip
+
+    assert result.problems == []
+    assert result.figures.calls["DeleteBackup"] >= 10 * 90
+    assert result.figures.notes["backlog at each day's end"][-1] == 0
 
 
 def test_naive_approaches_do_the_same_work(cloud):

@@ -140,3 +140,25 @@ def test_a_drill_is_left_behind_only_past_its_restore_limit_plus_the_margin() ->
     limit = timedelta(minutes=240)
     assert not sweep.left_behind(WHEN, WHEN + limit + sweep.SWEEP_MARGIN, limit)
     assert sweep.left_behind(WHEN, WHEN + limit + sweep.SWEEP_MARGIN + timedelta(seconds=1), limit)
+
+
+def test_a_count_cut_short_goes_on_from_where_it_stopped_and_ends_exact() -> None:
+    clock = FakeTime()
+    budget = UnitBudget(1000.0, clock=clock, sleep=clock.sleep)
+    pages = Pages(10, units=100.0)  # 10 pages of 10 items per segment, 0.1 s of budget each
+    first = count_items(pages, "d", budget=budget, time_left=lambda: 0.35 - clock.now, clock=clock, segments=2)
+    assert not first.complete and 0 < first.items < 200
+    later = count_items(
+        pages, "d", budget=budget, time_left=lambda: 100.0, clock=clock, segments=2, resume=first.segments
+    )
+    assert later.complete and later.items == 200
+    assert pages.calls == 20  # no page read twice
+
+
+def test_a_drill_whose_count_saved_progress_lately_is_not_left_behind() -> None:
+    from tablesafe.aws.drill_records import CountProgress
+
+    now = WHEN + timedelta(hours=9)
+    assert sweep.counting(CountProgress((), saved_at=now - timedelta(minutes=15)), now)
+    assert not sweep.counting(CountProgress((), saved_at=now - sweep.SWEEP_MARGIN - timedelta(seconds=1)), now)
+    assert not sweep.counting(None, now)

@@ -54,6 +54,7 @@ class MemoryStore:
         current = self.items.get(key)
         if current is None or current.expires_at < now or current.holder in (holder, predecessor):
             self.items[key] = LeaseRecord(holder, expires_at)
+            return LeaseRecord(holder, expires_at, taken_from="" if current is None else current.holder)
         return self.items[key]
 
     def update(self, key: str, holder: str, expires_at: float, state: LeaseState, now: float) -> bool:
@@ -288,3 +289,32 @@ def test_a_lease_holder_in_an_event_must_be_an_id(holder):
 def test_an_event_without_a_lease_holder_has_none():
     assert parse_lease_holder({}) is None
     assert parse_lease_holder({"leaseHolder": "0f3a9c"}) == "0f3a9c"
+
+
+def test_only_a_continuation_that_takes_the_lease_straight_from_its_predecessor_inherits_it():
+    # Inherited: nothing ran on the slot since the hand-off, so the continuation may trust the cursor it carries.
+    store, clock = MemoryStore(), Clock()
+    first = leases(store, clock, "a")
+    assert not first.claim(KEY, predecessor=None, time_left=seconds(840.0), reserve=RESERVE).inherited
+    first.hand_off(first.claim(KEY, predecessor=None, time_left=seconds(840.0), reserve=RESERVE), seconds(55.0))
+
+    continuation = leases(store, clock, "c1").claim(KEY, predecessor="a", time_left=seconds(900.0), reserve=RESERVE)
+    assert continuation.inherited
+
+    # Lambda retries the same continuation event: its first attempt holds the slot now, so the retry is not inherited.
+    clock.now += 900.0 + SKEW_MARGIN_SECONDS + 1.0
+    retry = leases(store, clock, "c1-retry").claim(KEY, predecessor="a", time_left=seconds(900.0), reserve=RESERVE)
+    assert (retry.state, retry.inherited) == (ClaimState.HELD, False)
+
+
+def test_a_continuation_whose_lease_another_run_took_meanwhile_is_not_inherited():
+    store, clock = MemoryStore(), Clock()
+    first = leases(store, clock, "a")
+    first.hand_off(first.claim(KEY, predecessor=None, time_left=seconds(840.0), reserve=RESERVE), seconds(55.0))
+    clock.now += 55.0 + SKEW_MARGIN_SECONDS + HANDOFF_GRACE_SECONDS + 1.0
+    other = leases(store, clock, "redelivery")
+    other.release(other.claim(KEY, predecessor=None, time_left=seconds(900.0), reserve=RESERVE))
+
+    late = leases(store, clock, "c1").claim(KEY, predecessor="a", time_left=seconds(900.0), reserve=RESERVE)
+
+    assert (late.state, late.inherited) == (ClaimState.HELD, False)

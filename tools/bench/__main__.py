@@ -44,6 +44,8 @@ class Sizes:
     scale_factor: float
     scale_budget: float  # seconds per simulated invocation
     scale_reserve: float
+    scale_budget_short: float  # the same run in shorter invocations (issue 18: 30 s)
+    two_region: tuple[int, int, int]  # (tagged tables per region, of them global, regional ones named alike)
     coldstart_runs: int
     memory_backup: tuple[int, int]
     memory_prune: PruneSeed
@@ -65,6 +67,8 @@ FULL = Sizes(
     scale_factor=5.0,
     scale_budget=60.0,
     scale_reserve=4.0,
+    scale_budget_short=30.0,
+    two_region=(5000, 500, 0),
     coldstart_runs=11,
     memory_backup=(5000, 2500),
     memory_prune=PruneSeed(1000, 40),
@@ -85,6 +89,8 @@ QUICK = Sizes(
     scale_factor=5.0,
     scale_budget=6.0,
     scale_reserve=2.0,
+    scale_budget_short=4.0,
+    two_region=(500, 50, 0),
     coldstart_runs=7,
     memory_backup=(500, 250),
     memory_prune=PruneSeed(60, 38),
@@ -103,6 +109,8 @@ CLOUD_SCENARIOS = (
     "prune-daily",
     "prune-cut",
     "scale",
+    "scale-30s",
+    "two-region",
     "naive-backup",
     "naive-prune",
     "memory",
@@ -204,6 +212,27 @@ def run_cloud_scenario(name: str, cloud: Cloud, sizes: Sizes, output: dict[str, 
             reserve=sizes.scale_reserve,
             description=f"{sizes.scale_tables} tagged tables, rate limits x{sizes.scale_factor:g}, invocations of "
             f"{sizes.scale_budget:g} s continued through continue_run",
+            goals=scenarios.SCALE_TARGETS,
+        ),
+        "scale-30s": lambda: scenarios.backup(
+            cloud,
+            name,
+            tables=sizes.scale_tables,
+            tagged=sizes.scale_tables,
+            conditions=Conditions(latency_ms=20.0, scale=sizes.scale_factor),
+            budget=sizes.scale_budget_short,
+            reserve=sizes.scale_reserve,
+            description=f"{sizes.scale_tables} tagged tables, rate limits x{sizes.scale_factor:g}, invocations of "
+            f"{sizes.scale_budget_short:g} s continued through continue_run",
+            goals=scenarios.SCALE_TARGETS,
+        ),
+        "two-region": lambda: scenarios.two_region(
+            cloud,
+            name,
+            tables=sizes.two_region[0],
+            global_tables=sizes.two_region[1],
+            shared_names=sizes.two_region[2],
+            conditions=Conditions(latency_ms=20.0, scale=sizes.scale_factor),
         ),
         "prune-cut": lambda: retention_cut(
             cloud,

@@ -121,12 +121,13 @@ class Cloud:
             return {}
         return self.standin.faults.rate_limits(aws_documented=True, scale=rate_scale)
 
-    def create_tables(self, tables: Sequence[tuple[str, dict[str, str]]]) -> None:
-        """On-demand tables with the given tags, written straight into moto's backend."""
+    def create_tables(self, tables: Sequence[tuple[str, dict[str, str]]], region: str | None = None) -> None:
+        """On-demand tables with the given tags, written straight into moto's backend (of `region`, or the
+        stand-in's own)."""
         fidelity = self.standin.fidelity
         self.tag_index.clear()
         with fidelity.lock:
-            backend = fidelity.backend(self.standin.account_id, self.standin.region)
+            backend = fidelity.backend(self.standin.account_id, region or self.standin.region)
             for name, tags in tables:
                 backend.create_table(
                     name,
@@ -143,6 +144,11 @@ class Cloud:
                     warm_throughput=None,
                 )
 
+    def set_global_tables(self, tables: Sequence[str], regions: list[str]) -> None:
+        """Each of `tables` (existing in every one of `regions`) a global table with a replica in each."""
+        for table in tables:
+            self.standin.set_global_table(table, regions)
+
     def seed_backups(self, backups: Sequence[tuple[str, str, datetime]]) -> list[str]:
         """AVAILABLE USER backups (table, name, created), as if made days ago; returns their ARNs in order."""
         return [self.standin.add_foreign_backup(table, name, "USER", created) for table, name, created in backups]
@@ -154,15 +160,15 @@ class Cloud:
         """Operation -> outcome -> calls since the last reset."""
         return self.standin.calls.snapshot()
 
-    def live_backups(self) -> list[tuple[str, str, str]]:
-        """(table, backup name, ARN) of every backup not deleted."""
+    def live_backups(self, region: str | None = None) -> list[tuple[str, str, str]]:
+        """(table, backup name, ARN) of every backup not deleted (in `region`, or the stand-in's own)."""
         with self.standin.fidelity.lock:
-            state = self.standin.fidelity.state(self.standin.account_id, self.standin.region)
+            state = self.standin.fidelity.state(self.standin.account_id, region or self.standin.region)
             return [(r.table_name, r.name, r.arn) for r in state.records.values() if not r.deleted]
 
-    def backups_named(self, name: str) -> Counter[str]:
+    def backups_named(self, name: str, region: str | None = None) -> Counter[str]:
         """Per table, how many live backups carry `name`."""
-        return Counter(table for table, backup_name, _ in self.live_backups() if backup_name == name)
+        return Counter(table for table, backup_name, _ in self.live_backups(region) if backup_name == name)
 
     def internal_errors(self) -> list[str]:
         return self.standin.internal_errors

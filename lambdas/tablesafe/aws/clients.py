@@ -10,8 +10,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -110,6 +110,8 @@ class BackupClients:
     dynamodb: DynamoDBClient
     create: DynamoDBClient  # botocore's retries off: a resend after a lost answer could make a second backup
     tagging: ResourceGroupsTaggingAPIClient
+    # The other deployed regions' DynamoDB (region -> client), for their table names only (ListTables).
+    others: Mapping[str, DynamoDBClient] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,15 +130,23 @@ def backup_clients(
     rate_limits: Mapping[str, float] = DEFAULT_RATE_LIMITS,
     max_attempts: int = 8,
     max_connections: int = 32,
+    other_regions: Iterable[str] = (),
 ) -> BackupClients:
-    """The backup and prune functions' clients, paced at `rate_limits` (the Lambda's region unless one is named)."""
+    """The backup and prune functions' clients, paced at `rate_limits` (the Lambda's region unless one is named),
+    and a DynamoDB client for each of `other_regions` but the own (the other deployed regions' table names)."""
     session = session or boto3.Session()
     retrying = client_config(max_attempts=max_attempts, max_connections=max_connections)
     once = client_config(max_attempts=0, max_connections=max_connections)
+    dynamodb = session.client("dynamodb", config=retrying, region_name=region_name)
+    own = dynamodb.meta.region_name
+    listing = client_config(max_attempts=max_attempts, max_connections=2, agent="tablesafe-replicas")
     clients = BackupClients(
-        dynamodb=session.client("dynamodb", config=retrying, region_name=region_name),
+        dynamodb=dynamodb,
         create=session.client("dynamodb", config=once, region_name=region_name),
         tagging=session.client("resourcegroupstaggingapi", config=retrying, region_name=region_name),
+        others={
+            r: session.client("dynamodb", config=listing, region_name=r) for r in sorted(set(other_regions) - {own})
+        },
     )
     Pacer(rate_limits).attach(clients.dynamodb, clients.create, clients.tagging)
     return clients

@@ -17,11 +17,11 @@ from enum import Enum
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
 
 from tablesafe.aws.clients import client_config
-from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, as_datetime, classify_error
-from tablesafe.aws.errors import call, pages
+from tablesafe.aws.dynamodb import as_datetime
+from tablesafe.aws.errors import GatewayError, call, pages
 
 Item = dict[str, Any]
 NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "TableNotFoundException"})
@@ -282,16 +282,19 @@ class DrillGateway:
 
     def invoke_validator(self, function: str, payload: Mapping[str, Any]) -> ValidatorAnswer:
         """Invoke the user's validator, RequestResponse, once; ValidatorTimedOut when it does not answer in time."""
+        client = self._lambda
         try:
-            answer = self._lambda.invoke(
-                FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+            answer = call(
+                "Invoke",
+                client,
+                lambda: client.invoke(
+                    FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+                ),
             )
-        except ReadTimeoutError as error:
-            raise ValidatorTimedOut("Invoke", "ReadTimeout", str(error)) from error
-        except ClientError as error:
-            raise classify_error("Invoke", error) from error
-        except BotoCoreError as error:
-            raise AmbiguousResult("Invoke", type(error).__name__, str(error)) from error
+        except GatewayError as error:
+            if isinstance(error.__cause__, ReadTimeoutError):
+                raise ValidatorTimedOut("Invoke", "ReadTimeout", error.message) from error
+            raise
         body = answer["Payload"].read() if answer.get("Payload") is not None else b""
         try:
             decoded = json.loads(body) if body else None

@@ -111,13 +111,17 @@ class DynamoDbGateway:
         self._dynamodb = clients.dynamodb
         self._create = clients.create
         self._tagging = clients.tagging
+        self._others = clients.others  # the other deployed regions' DynamoDB, for their table names
         self.region: str = self._dynamodb.meta.region_name
 
     # -- discovery -------------------------------------------------------------------------------------------------
 
     def find_tagged_tables(self, tag_key: str) -> list[TaggedTable]:
-        """Every table of the region carrying `tag_key`, whatever its value (GetResources, all pages)."""
-        tables: list[TaggedTable] = []
+        """Every table of the region carrying `tag_key`, whatever its value (GetResources, all pages), by name."""
+        return sorted((t for page in self.tagged_table_pages(tag_key) for t in page), key=lambda t: t.name)
+
+    def tagged_table_pages(self, tag_key: str) -> Iterator[list[TaggedTable]]:
+        """The tables carrying `tag_key`, a GetResources page at a time, so that work can start on the first."""
         paginator = self._tagging.get_paginator("get_resources")
         listing = paginator.paginate(
             ResourceTypeFilters=["dynamodb:table"],
@@ -125,6 +129,7 @@ class DynamoDbGateway:
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
         for page in pages("GetResources", self._tagging, listing):
+            tables: list[TaggedTable] = []
             for mapping in page.get("ResourceTagMappingList", []):
                 arn = mapping.get("ResourceARN", "")
                 name = arn.partition(":table/")[2]
@@ -132,7 +137,16 @@ class DynamoDbGateway:
                     continue
                 tags = {t.get("Key", ""): t.get("Value", "") for t in mapping.get("Tags", [])}
                 tables.append(TaggedTable(name=name, arn=arn, tag_value=tags.get(tag_key, ""), tags=tags))
-        return sorted(tables, key=lambda t: t.name)
+            yield tables
+
+    def table_names_in(self, region: str) -> frozenset[str]:
+        """Every table name of another deployed region (ListTables, all pages): the only tables there that can be a
+        replica of one here (a replica carries its table's name); GatewayError if it has no client for `region`."""
+        client = self._others.get(region)
+        if client is None:
+            raise GatewayError("ListTables", "NoClient", f"no client for region {region}")
+        listing = client.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+        return frozenset(name for page in pages("ListTables", client, listing) for name in page.get("TableNames", []))
 
     def find_tables(self, tag_key: str) -> list[TaggedTable]:
         """Every table of the region, with its tags: GetResources of every table ever tagged (100 a page), and

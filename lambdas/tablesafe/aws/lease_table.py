@@ -51,13 +51,14 @@ class LeaseTable:
             "ttl": int(expires_at + RECORD_KEPT_SECONDS),
         }
         try:
-            self._send(
+            answer = self._send(
                 "PutItem",
                 lambda: self._client.put_item(
                     TableName=self.table_name,
                     Item=_typed(item),
                     ConditionExpression=condition,
                     ExpressionAttributeValues=_typed(values),
+                    ReturnValues="ALL_OLD",  # whom it was taken from: a continuation may trust its cursor (lease.py)
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 ),
             )
@@ -66,7 +67,8 @@ class LeaseTable:
             if current is None:  # deleted between the write and the read: free again, the caller tries again
                 return LeaseRecord(holder="", expires_at=0.0, state=LeaseState.RELEASED)
             return _record(current)
-        return LeaseRecord(holder=holder, expires_at=expires_at)
+        previous = answer.get("Attributes", {}).get("holder", {}).get("S", "")
+        return LeaseRecord(holder=holder, expires_at=expires_at, taken_from=previous)
 
     def update(self, key: str, holder: str, expires_at: float, state: LeaseState, now: float) -> bool:
         """UpdateItem of expiry and state, if `holder` still holds it."""

@@ -39,15 +39,12 @@ class SlotCreate:
         for _ in self.retry.tries():
             if look:
                 try:
-                    found = self.listing.find([table]).get(table)
+                    found = self._look(table, maybe_ours)
                 except ListingIncomplete as error:
                     last_error = error
                     continue
-                if found is not None and maybe_ours:
-                    return TableResult(table, Outcome.CREATED, "created (answer lost; found by name)", found.arn)
                 if found is not None:
-                    detail = "another run's backup for this slot appeared while this one waited"
-                    return TableResult(table, Outcome.ALREADY_PRESENT, detail, found.arn)
+                    return found
             try:
                 backup = self.gateway.create_backup(table, self.name)
             except Throttled as error:
@@ -65,6 +62,16 @@ class SlotCreate:
             else:
                 return TableResult(table, Outcome.CREATED, "created", backup.arn)
         return TableResult(table, Outcome.FAILED, f"gave up after {self.retry.attempts} attempts: {last_error}")
+
+    def _look(self, table: str, maybe_ours: bool) -> TableResult | None:
+        """The slot's backup of `table` if it exists now: ours (an answer was lost) or another run's."""
+        found = self.listing.find([table]).get(table)
+        if found is None:
+            return None
+        if maybe_ours:
+            return TableResult(table, Outcome.CREATED, "created (answer lost; found by name)", found.arn)
+        detail = "another run's backup for this slot appeared while this one waited"
+        return TableResult(table, Outcome.ALREADY_PRESENT, detail, found.arn)
 
     def _table_busy(self, table: str, error: GatewayError) -> TableResult:
         try:

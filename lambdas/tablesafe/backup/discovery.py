@@ -1,8 +1,9 @@
-"""Discovery: the tables tagged with the run's plan (the tagging API), and those whose tag names no plan."""
+"""Discovery: the tables tagged with the run's plan (the tagging API, page by page), and those whose tag names no
+plan."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from tablesafe.aws.dynamodb import DynamoDbGateway, TaggedTable
 from tablesafe.backup.report import BackupReport, BackupRequest
@@ -30,33 +31,52 @@ def opted_out(tables: Iterable[TaggedTable], default_plan: str | None) -> list[s
     return [t.name for t in tables if t.tagged and assigned_plan(t.tag_value, default_plan).opted_out]
 
 
-def discover(
-    gateway: DynamoDbGateway, settings: Settings, request: BackupRequest, report: BackupReport
-) -> dict[str, Mapping[str, str]]:
-    """The plan's tables, by name, with their tags; tables of an unknown plan go into the report and the log."""
-    if settings.default_plan is None:
-        tables = gateway.find_tagged_tables(settings.tag_key)
-    else:  # every table of the region: ListTables plus the tagging API
-        tables = gateway.find_tables(settings.tag_key)
-    mine, unknown = select_tables(tables, request.plan, settings.plans, settings.default_plan)
-    for table in unknown:
-        report.unknown_plan[table.name] = table.tag_value
-        logger.error(
-            "table tagged with an unknown plan; it is not backed up",
-            table=table.name,
-            tag_key=settings.tag_key,
-            tag_value=table.tag_value,
-            configured_plans=sorted(settings.plans),
+class Discovery:
+    """The plan's tables, a GetResources page at a time; tables of an unknown plan go into the report and the log.
+    With a default plan every table of the region is a candidate (ListTables plus the tagging API): one page."""
+
+    def __init__(
+        self, gateway: DynamoDbGateway, settings: Settings, request: BackupRequest, report: BackupReport
+    ) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.request = request
+        self.report = report
+        self.tags: dict[str, Mapping[str, str]] = {}  # the plan's tables found so far, with their tags
+        self.tagged = 0
+        self.opted_out = 0
+
+    def pages(self) -> Iterator[list[str]]:
+        """The names of the plan's tables, page by page (each name once); raises GatewayError as the gateway does."""
+        default_plan = self.settings.default_plan
+        if default_plan is None:
+            found: Iterable[list[TaggedTable]] = self.gateway.tagged_table_pages(self.settings.tag_key)
+        else:  # every table of the region: ListTables plus the tagging API
+            found = iter([self.gateway.find_tables(self.settings.tag_key)])
+        for page in found:
+            self.tagged += sum(t.tagged for t in page)
+            self.opted_out += len(opted_out(page, default_plan))
+            mine, unknown = select_tables(page, self.request.plan, self.settings.plans, default_plan)
+            for table in unknown:
+                self.report.unknown_plan[table.name] = table.tag_value
+                logger.error(
+                    "table tagged with an unknown plan; it is not backed up",
+                    table=table.name,
+                    tag_key=self.settings.tag_key,
+                    tag_value=table.tag_value,
+                    configured_plans=sorted(self.settings.plans),
+                )
+            names = [table.name for table in mine if table.name not in self.tags]
+            self.tags.update((table.name, table.tags) for table in mine)
+            yield names
+        logger.info(
+            "tables discovered",
+            plan=self.request.plan,
+            rule=self.request.rule,
+            tagged=self.tagged,
+            targets=len(self.tags),
+            default_plan=default_plan,
+            opted_out=self.opted_out,
+            unknown_plan=len(self.report.unknown_plan),
+            backup_name=self.report.backup_name,
         )
-    logger.info(
-        "tables discovered",
-        plan=request.plan,
-        rule=request.rule,
-        tagged=len([t for t in tables if t.tagged]),
-        targets=len(mine),
-        default_plan=settings.default_plan,
-        opted_out=len(opted_out(tables, settings.default_plan)),
-        unknown_plan=len(report.unknown_plan),
-        backup_name=report.backup_name,
-    )
-    return {table.name: table.tags for table in mine}

@@ -6,13 +6,14 @@ records)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from tablesafe.aws.dynamodb import DynamoDbGateway, ListingIncomplete
+from tablesafe.aws.dynamodb import Backup, DynamoDbGateway, GatewayError, ListingIncomplete
 from tablesafe.aws.retry import RetryPolicy
 from tablesafe.backup.create import SlotCreate
-from tablesafe.backup.discovery import discover, select_tables
+from tablesafe.backup.cursor import RunCursor
+from tablesafe.backup.discovery import Discovery, select_tables
 from tablesafe.backup.passes import TimeBudget, run_pass
 from tablesafe.backup.pitr import PitrEnforcer
 from tablesafe.backup.records import final_verdict, record
@@ -21,6 +22,7 @@ from tablesafe.backup.report import BackupReport, BackupRequest, Outcome, TableR
 from tablesafe.backup.slot_listing import SlotListing
 from tablesafe.config.settings import Settings
 from tablesafe.observability import logger
+from tablesafe.rules.home_region import HOME_REGION_TAG
 from tablesafe.rules.naming import scheduled_name
 
 __all__ = ["BackupRun", "select_tables"]
@@ -37,6 +39,7 @@ class BackupRun:
         time_left: Callable[[], float],
         sleep: Callable[[float], None],
         workers: int,
+        inherited: bool = False,
     ) -> None:
         self.gateway = gateway
         self.settings = settings
@@ -48,6 +51,10 @@ class BackupRun:
         self.name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
         self.report = BackupReport(request.plan, request.rule, request.slot, self.name)
         self.budget = TimeBudget(time_left, settings.time_reserve_seconds)
+        self.inherited = inherited  # the slot's lease came straight from the predecessor the event names
+        self.known_done = 0 if request.cursor is None else request.cursor.done
+        self.deferred_left: set[str] = set()  # deferred tables handed over: the continuation looks for them first
+        self.discovery_error: GatewayError | None = None
         self.listing = SlotListing(gateway, request.slot, self.name, self._done)
         self.creator = SlotCreate(gateway, self.listing, sleep)
         self.replicas = ReplicaPolicy(gateway, settings)
@@ -55,27 +62,85 @@ class BackupRun:
 
     def execute(self) -> BackupReport:
         started = time.monotonic()
-        # Discovery (GetResources) and the slot's listing (ListBackups) have separate rate limits: run them side by
-        # side, both done before the first CreateBackup. An error of discovery wins (the listing is then waited
-        # for and its result dropped), as it did when the listing came second and never started.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slot-listing") as pool:
-            listing = pool.submit(self.listing.find, None)
-            self.replicas.tags = discover(self.gateway, self.settings, self.request, self.report)
-            present = listing.result()
-        todo = []
-        for table in self.replicas.tags:
-            if table in present:
-                self._record(
-                    TableResult(table, Outcome.ALREADY_PRESENT, "backup for this slot exists", present[table].arn)
-                )
-            else:
-                todo.append(table)
-        deferred = self._run_pass(todo)
+        cursor = self.request.cursor
+        deferred = self._discover_and_back_up() if cursor is None else self._go_on(cursor)
         self._settle_deferred(deferred)
+        if self.discovery_error is not None:
+            self._fail_undiscovered(self.discovery_error)
         self.report.duration_seconds = time.monotonic() - started
         return self.report
 
-    def _run_pass(self, tables: list[str]) -> list[TableResult]:
+    def next_cursor(self) -> RunCursor:
+        """What the continuation needs to take the tables this invocation hands over."""
+        left = self.report.handed_over
+        tags = self.replicas.tags
+        home = {t: tag for t in left if (tag := tags.get(t, {}).get(HOME_REGION_TAG)) is not None}
+        candidates = self.replicas.candidates
+        return RunCursor(
+            tables=tuple(left),
+            deferred=frozenset(self.deferred_left.intersection(left)),
+            done=self._done(),
+            home_tags=home,
+            candidates=None if candidates is None else candidates.intersection(left),
+        )
+
+    def _discover_and_back_up(self) -> list[TableResult]:
+        """The first invocation: discovery page by page, backing up each page's tables as it comes, once the
+        slot's listing (side by side with the first page: separate rate limits) says what is there already."""
+        discovery = Discovery(self.gateway, self.settings, self.request, self.report)
+        pages = discovery.pages()
+        self.replicas.tags = discovery.tags  # grows page by page, always before a table of the page is started
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slot-listing") as pool:
+            # An error of discovery wins (the listing is waited for and dropped): no backup is started either way.
+            listing = pool.submit(self.listing.find, None)
+            first = next(pages, [])
+            present = listing.result()
+
+        def targets() -> Iterator[str]:
+            page: list[str] | None = first
+            while page is not None:
+                yield from self._not_present(page, present)
+                try:
+                    page = next(pages, None)
+                except GatewayError as error:  # the tables found so far are backed up; the run then fails
+                    self.discovery_error = error
+                    logger.error("discovery failed part-way", error=str(error), found=len(discovery.tags))
+                    return
+
+        return self._run_pass(targets())
+
+    def _go_on(self, cursor: RunCursor) -> list[TableResult]:
+        """A continuation with its cursor: its predecessor's tables, without discovery. Inherited straight from
+        the predecessor, the lease says no other run touched the slot since: only the deferred tables are looked
+        up. Otherwise (a retry, a late start, no lease) the whole slot is listed, as a run without a cursor does."""
+        self.replicas.tags = {t: {HOME_REGION_TAG: tag} for t, tag in cursor.home_tags.items()}
+        self.replicas.candidates = cursor.candidates
+        if self.inherited:
+            present = self.listing.find(cursor.deferred) if cursor.deferred else {}
+        else:
+            present = self.listing.find(None)
+        return self._run_pass(list(self._not_present(cursor.tables, present)))
+
+    def _not_present(self, tables: Iterable[str], present: Mapping[str, Backup]) -> Iterator[str]:
+        for table in tables:
+            if table in present:
+                detail = "backup for this slot exists"
+                self._record(TableResult(table, Outcome.ALREADY_PRESENT, detail, present[table].arn))
+            else:
+                yield table
+
+    def _fail_undiscovered(self, error: GatewayError) -> None:
+        """Discovery broke off: what it found and did not start is named failed (Lambda's retry of the event
+        discovers again and verifies the slot); no continuation, which could not know the tables not found."""
+        for table in self.report.handed_over:
+            record(self.report, TableResult(table, Outcome.FAILED, f"not started: discovery failed part-way: {error}"))
+        self.report.handed_over = []
+        self.report.problem = (
+            f"discovery failed part-way ({error.code}: {error.message}); the tables it did not reach got no backup "
+            "in this invocation"
+        )
+
+    def _run_pass(self, tables: Iterable[str]) -> list[TableResult]:
         """Try each table once (with in-place retries); returns those deferred; stops starting when time is short."""
         left = run_pass(tables, self._backup_table, self._record, workers=self.workers, budget=self.budget)
         self.report.handed_over.extend(left.not_started)
@@ -88,6 +153,7 @@ class BackupRun:
                 return
             if not self.budget.allows(extra=self.deferral.ceiling(attempt)):
                 self.report.handed_over.extend(r.table for r in deferred)
+                self.deferred_left.update(r.table for r in deferred)
                 return
             self.deferral.pause(attempt)
             try:
@@ -111,7 +177,11 @@ class BackupRun:
         return self.pitr.ensure(elsewhere if elsewhere is not None else self.creator.create(table))
 
     def _done(self) -> int:
-        return len(self.report.tables(Outcome.CREATED)) + len(self.report.tables(Outcome.ALREADY_PRESENT))
+        return (
+            self.known_done
+            + len(self.report.tables(Outcome.CREATED))
+            + len(self.report.tables(Outcome.ALREADY_PRESENT))
+        )
 
     def _record(self, result: TableResult) -> None:
         record(self.report, result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -29,7 +29,7 @@ class Pass:
 
 
 def run_pass(
-    tables: list[str],
+    tables: Iterable[str],
     work: Callable[[str], TableResult],
     finished: Callable[[TableResult], None],
     *,

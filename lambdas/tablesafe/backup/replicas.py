@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from tablesafe.aws.dynamodb import DynamoDbGateway, GatewayError, TableNotFound
@@ -24,6 +25,11 @@ class ReplicaPolicy:
         self.gateway = gateway
         self.settings = settings
         self.tags: Mapping[str, Mapping[str, str]] = {}
+        # The table names of the other deployed regions: only a table named there can be a replica homed there.
+        # None: not known (not asked, or the listing failed), so any table may be one and DescribeTable decides.
+        self.candidates: frozenset[str] | None = None
+        self._asked = False
+        self._lock = threading.Lock()
         self._replicas: dict[str, tuple[str, ...]] = {}
         self._warned_home_tags: set[str] = set()
 
@@ -37,6 +43,11 @@ class ReplicaPolicy:
         if decided_without_replicas(region, home_tag, deployed):
             # Backed up here whatever its replicas (tagged home here, or no other deployed region could be home).
             self._warn_ignored_home_tag(table, home_tag, ignored_home_tag(region, None, home_tag, deployed))
+            return None
+        candidates = self._candidates(region, deployed)
+        if candidates is not None and table not in candidates:
+            # No other deployed region has a table of this name, so none holds a replica of it: home is here.
+            self._warn_ignored_home_tag(table, home_tag, ignored_home_tag(region, (), home_tag, deployed))
             return None
         try:
             replicas = self._replicas.get(table)
@@ -57,6 +68,23 @@ class ReplicaPolicy:
         return TableResult(
             table, Outcome.SKIPPED, f"global table replica; its home region {home} backs it up", replica_skipped=True
         )
+
+    def _candidates(self, region: str, deployed: tuple[str, ...] | None) -> frozenset[str] | None:
+        """The other deployed regions' table names, listed once per run on first need (ListTables, 100 a page)."""
+        with self._lock:
+            if self.candidates is not None or self._asked or deployed is None:
+                return self.candidates
+            self._asked = True
+            others = sorted(set(deployed) - {region})
+            try:
+                self.candidates = frozenset().union(*(self.gateway.table_names_in(other) for other in others))
+            except GatewayError as error:
+                logger.warning(
+                    "could not list the tables of the other deployed regions; asking each table for its replicas",
+                    regions=others,
+                    error=str(error),
+                )
+            return self.candidates
 
     def _warn_ignored_home_tag(self, table: str, home_tag: str | None, reason: str | None, home: str = "") -> None:
         if reason is None or table in self._warned_home_tags:  # once per run, not again on a deferred table's retry

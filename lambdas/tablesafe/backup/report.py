@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from tablesafe.backup.cursor import RunCursor
 from tablesafe.config.events import EventError, parse_continuation, parse_time, require_job
 from tablesafe.constants import JOB_BACKUP
 from tablesafe.rules.naming import to_slot
@@ -44,6 +45,7 @@ class BackupRequest:
     slot: datetime
     continuation: int = 0
     lease_holder: str | None = None  # a continuation: the invocation that handed the slot's lease on to it
+    cursor: RunCursor | None = None  # a continuation: the tables left, so that it need not discover them again
 
     @classmethod
     def from_event(cls, event: object, now: datetime) -> BackupRequest:
@@ -58,7 +60,8 @@ class BackupRequest:
         continuation = parse_continuation(event)
         assert isinstance(plan, str) and isinstance(rule, str)
         holder = parse_lease_holder(event)
-        return cls(plan=plan, rule=rule, slot=to_slot(moment), continuation=continuation, lease_holder=holder)
+        cursor = None if event.get("cursor") is None else RunCursor.decode(event["cursor"])
+        return cls(plan, rule, to_slot(moment), continuation=continuation, lease_holder=holder, cursor=cursor)
 
     def as_event(self) -> dict[str, Any]:
         """The event that runs this request again (used for continuations)."""
@@ -71,6 +74,8 @@ class BackupRequest:
         }
         if self.lease_holder is not None:
             event["leaseHolder"] = self.lease_holder
+        if self.cursor is not None and self.cursor.encoded is not None:
+            event["cursor"] = self.cursor.encoded
         return event
 
 

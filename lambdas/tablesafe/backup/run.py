@@ -64,7 +64,8 @@ def run_backup(
         claim = leases.claim(key, predecessor=request.lease_holder, time_left=time_left, reserve=reserve)
         if claim.state is ClaimState.BUSY:
             return _hand_on_the_wait(settings, request, claim, continue_run)
-    run = BackupRun(gateway, settings, request, time_left, sleep, workers)
+    inherited = claim is not None and claim.inherited
+    run = BackupRun(gateway, settings, request, time_left, sleep, workers, inherited=inherited)
     try:
         report = run.execute()
     except Exception:
@@ -72,7 +73,7 @@ def run_backup(
             leases.release(claim)  # this invocation ends here: a waiting delivery may verify the slot now
         raise
     if leases is None or claim is None:
-        _hand_over(report, request, continue_run, None, lambda: None)
+        _hand_over(run, request, continue_run, None, lambda: None)
         return report
     report.lease, report.duplicate_delivery = claim.state.value, claim.waited
     held = claim.state is ClaimState.HELD
@@ -80,7 +81,7 @@ def run_backup(
     def keep_lease() -> None:
         _note(report, leases.hand_off(claim, time_left))
 
-    if not _hand_over(report, request, continue_run, claim.holder if held else None, keep_lease):
+    if not _hand_over(run, request, continue_run, claim.holder if held else None, keep_lease):
         _note(report, leases.release(claim))
     return report
 
@@ -101,7 +102,7 @@ def _note(report: BackupReport, lease_problem: str | None) -> None:
 
 
 def _hand_over(
-    report: BackupReport,
+    run: BackupRun,
     request: BackupRequest,
     continue_run: ContinueRun | None,
     lease_holder: str | None,
@@ -109,9 +110,11 @@ def _hand_over(
 ) -> bool:
     """Start the continuation that takes the tables left over; False when there is none (nothing left, or they
     are reported failed)."""
+    report = run.report
     if not report.handed_over:
         return False
-    following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1, lease_holder)
+    cursor = run.next_cursor()
+    following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1, lease_holder, cursor)
     refused = hand_on(
         continue_run,
         following.as_event(),
@@ -129,6 +132,8 @@ def _hand_over(
         "run continues in a new invocation",
         remaining_tables=len(report.handed_over),
         continuation=following.continuation,
+        # Too large for the event: the continuation discovers and lists the slot again, as a run without one.
+        carries_cursor=cursor.encoded is not None,
     )
     return True
 
@@ -145,7 +150,8 @@ def _hand_on_the_wait(
     name = scheduled_name(settings.backup_name_prefix, request.plan, request.rule, request.slot)
     report = BackupReport(request.plan, request.rule, request.slot, name, lease=claim.state.value)
     report.duplicate_delivery, report.waiting_for = True, claim.holder
-    following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1)
+    # Its cursor goes on with it (a continuation's tables); it names no lease holder, so it will list the slot.
+    following = BackupRequest(request.plan, request.rule, request.slot, request.continuation + 1, cursor=request.cursor)
     refused = hand_on(continue_run, following.as_event(), continuation=request.continuation)
     if refused is None:
         logger.info(

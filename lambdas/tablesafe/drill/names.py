@@ -27,7 +27,6 @@ TAG_STARTED = "tablesafe:drill-started"  # ISO 8601, UTC: when RestoreTableFromB
 TAG_PHASE = "tablesafe:drill-phase"  # restoring | verifying | cleaning-up
 TAG_ACTIVE = "tablesafe:drill-active"  # when a run first saw the table ACTIVE: the restore's end, at the latest
 TAG_EXPECTED = "tablesafe:drill-expected-items"  # the backup's recorded ItemCount, kept in case the backup goes
-TAG_ATTEMPTS = "tablesafe:drill-count-attempts"  # count scans that ran out of time
 TAG_VERDICT = "tablesafe:drill-verdict"  # passed | failed | abandoned, set when the drill ends
 TAG_REASON = "tablesafe:drill-reason"
 TAG_VALUE_MAX = 256  # AWS: a tag value is at most 256 characters

@@ -54,6 +54,7 @@ class DrillReport:
     """Everything one invocation did."""
 
     started: list[str] = field(default_factory=list)  # drill tables whose restore this invocation began
+    started_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # their tags, as written
     waiting: list[str] = field(default_factory=list)  # tables due but not started (restore limit, no backup)
     results: list[DrillResult] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)  # drill tables this invocation deleted

@@ -18,12 +18,12 @@ from typing import Any, Protocol
 
 from tablesafe.aws.drill_records import DrillRecord
 from tablesafe.aws.drills import DrillTable
-from tablesafe.aws.dynamodb import GatewayError
+from tablesafe.aws.errors import GatewayError
 from tablesafe.config.plans import Plan
 from tablesafe.drill import names, selection, sweep
 from tablesafe.drill.report import DrillReport
-from tablesafe.drill.steps import Gateway, Steps
-from tablesafe.drill.verification import UnitBudget
+from tablesafe.drill.steps import Gateway, Records, Steps
+from tablesafe.drill.verification import PAGE_LIMIT, UnitBudget
 from tablesafe.observability import logger
 from tablesafe.rules.naming import parse_scheduled
 from tablesafe.slots.lease import ClaimState, LeaseKey, SlotLeases
@@ -38,9 +38,8 @@ class Discovery(Protocol):
     def list_backups(self, *, table_name: str | None = None) -> list[Any]: ...
 
 
-class RecordStore(Protocol):
+class RecordStore(Records, Protocol):
     def get(self, tables: list[str]) -> dict[str, DrillRecord]: ...
-    def put(self, record: DrillRecord) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,12 @@ class DrillSettings:
 
 
 def run_drills(
-    deps: DrillDeps, settings: DrillSettings, *, now: Callable[[], datetime], time_left: Callable[[], float]
+    deps: DrillDeps,
+    settings: DrillSettings,
+    *,
+    now: Callable[[], datetime],
+    time_left: Callable[[], float],
+    page_limit: int = PAGE_LIMIT,
 ) -> DrillReport:
     """Advance the drills in flight and start the due ones; the report says what ended and what failed."""
     report = DrillReport()
@@ -79,7 +83,7 @@ def run_drills(
             report.lease_busy = True
             return report
     try:
-        _run(deps, settings, report, now, lambda: time_left() - settings.time_reserve_seconds)
+        _run(deps, settings, report, now, lambda: time_left() - settings.time_reserve_seconds, page_limit)
     finally:
         if deps.leases is not None and claim is not None and (problem := deps.leases.release(claim)):
             report.errors.append(problem)
@@ -93,6 +97,7 @@ def _run(
     report: DrillReport,
     now: Callable[[], datetime],
     left: Callable[[], float],
+    page_limit: int,
 ) -> None:
     steps = Steps(
         gateway=deps.drills,
@@ -102,6 +107,7 @@ def _run(
         now=now,
         budget=UnitBudget(settings.read_units),
         time_left=left,
+        page_limit=page_limit,
     )
     drilled = {name for name, plan in settings.plans.items() if plan.drill is not None}
     tables = {

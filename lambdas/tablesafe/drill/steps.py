@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from tablesafe.aws.drill_records import DrillRecord
+from tablesafe.aws.drill_records import CountProgress, DrillRecord
 from tablesafe.aws.drills import (
     BackupGone,
     CountPage,
@@ -24,11 +24,12 @@ from tablesafe.aws.drills import (
     RestoreStarted,
     ValidatorAnswer,
 )
-from tablesafe.aws.dynamodb import AmbiguousResult, BackupInUse, GatewayError, Throttled
+from tablesafe.aws.errors import AmbiguousResult, BackupInUse, GatewayError, Throttled
 from tablesafe.config.plans import Plan
 from tablesafe.drill import names, sweep
 from tablesafe.drill.report import DrillReport, DrillResult, Verdict
 from tablesafe.drill.verification import (
+    PAGE_LIMIT,
     UnitBudget,
     count_items,
     run_validator,
@@ -38,7 +39,6 @@ from tablesafe.drill.verification import (
 from tablesafe.observability import logger
 
 RESTORING, VERIFYING, CLEANING_UP = "restoring", "verifying", "cleaning-up"
-MAX_COUNT_ATTEMPTS = 3  # count scans cut short by the invocation's end before the drill fails as too large
 VALIDATOR_TIMEOUT_SECONDS = 300
 
 
@@ -59,6 +59,8 @@ class Gateway(Protocol):
 
 class Records(Protocol):
     def put(self, record: DrillRecord) -> None: ...
+    def load_count(self, drill_table: str) -> CountProgress | None: ...
+    def save_count(self, drill_table: str, progress: CountProgress) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Steps:
     budget: UnitBudget
     time_left: Callable[[], float]  # seconds this invocation may still work (its reserve already taken off)
     validator_timeout: int = VALIDATOR_TIMEOUT_SECONDS
+    page_limit: int = PAGE_LIMIT  # items a count page at most (tests make it small)
 
     # -- start -----------------------------------------------------------------------------------------------------
 
@@ -130,6 +133,7 @@ class Steps:
             logger.warning("drill table not tagged yet; a later invocation tags it", **step, error=str(error))
         logger.info("drill started", **step, phase=RESTORING)
         report.started.append(target)
+        report.started_tags[target] = tags
         return True
 
     def _arn_of(self, name: str) -> str:
@@ -142,25 +146,19 @@ class Steps:
         """Take one drill table a step further (or several, when nothing has to wait)."""
         source, plan_name = tags.get(names.TAG_DRILL, ""), tags.get(names.TAG_PLAN, "")
         started = names.parse_stamp(tags.get(names.TAG_STARTED)) or table.created
-        limit = sweep.max_restore(self.plans, plan_name)
-        now = self.now()
+        limit, now = sweep.max_restore(self.plans, plan_name), self.now()
         phase = tags.get(names.TAG_PHASE, RESTORING)
         backup_arn = table.source_backup_arn or tags.get(names.TAG_BACKUP, "")
         base = DrillResult(source, plan_name, table.name, backup_arn, Verdict.FAILED, "")
+
+        def end(reason: str, verdict: Verdict = Verdict.FAILED) -> None:
+            self._end(table, tags, _with(base, verdict=verdict, reason=reason), report)
+
         if tags.get(names.TAG_VERDICT) or phase == CLEANING_UP:
             self.clean_up(table, tags, report)
-            return
-        if table.status == "CREATING" or table.restore_in_progress:
+        elif table.status == "CREATING" or table.restore_in_progress:
             if now - started > limit:
-                self._end(
-                    table,
-                    tags,
-                    _with(
-                        base,
-                        reason=f"restore slower than {_minutes(limit)}: restoring for {_minutes(now - started)}",
-                    ),
-                    report,
-                )
+                end(f"restore slower than {_minutes(limit)}: restoring for {_minutes(now - started)}")
             else:
                 logger.info(
                     "drill restoring",
@@ -170,55 +168,67 @@ class Steps:
                     started=names.stamp(started),
                 )
                 report.in_flight += 1
+        elif table.status == "DELETING":
             return
-        if table.status != "ACTIVE":
-            if table.status == "DELETING":
-                return
-            self._end(table, tags, _with(base, reason=f"restored table is {table.status}"), report)
+        elif table.status != "ACTIVE":
+            end(f"restored table is {table.status}")
+        else:
+            self._active(table, tags, base, started, limit, report)
+
+    def _active(
+        self,
+        table: DrillTable,
+        tags: Mapping[str, str],
+        base: DrillResult,
+        started: datetime,
+        limit: timedelta,
+        report: DrillReport,
+    ) -> None:
+        """An ACTIVE drill table: measure the restore, verify, end (or leave it counting for the next invocation)."""
+        now, phase = self.now(), tags.get(names.TAG_PHASE, RESTORING)
+        progress = self.records.load_count(table.name) if phase == VERIFYING else None
+        if progress is not None and progress.drill != names.stamp(started):
+            progress = None  # an earlier drill's count, of another restore under this name
+        plan = self.plans.get(base.plan)
+        if sweep.left_behind(started, now, limit) and not sweep.counting(progress, now):
+            reason, verdict = f"left behind: unfinished {_minutes(now - started)} after its start", Verdict.FAILED
+        elif plan is None or plan.drill is None:
+            reason, verdict = f"plan {base.plan!r} is not drilled any more", Verdict.ABANDONED
+        else:
+            reason, verdict = "", Verdict.PASSED
+        if reason:
+            self._end(table, tags, _with(base, verdict=verdict, reason=reason), report)
             return
-        if sweep.left_behind(started, now, limit):
-            self._end(
-                table,
-                tags,
-                _with(base, reason=f"left behind: unfinished {_minutes(now - started)} after its start"),
-                report,
-            )
-            return
-        plan = self.plans.get(plan_name)
-        if plan is None or plan.drill is None:
-            self._end(
-                table,
-                tags,
-                _with(base, verdict=Verdict.ABANDONED, reason=f"plan {plan_name!r} is not drilled any more"),
-                report,
-            )
-            return
+        assert plan is not None
         active_at = names.parse_stamp(tags.get(names.TAG_ACTIVE)) or now
         seconds = max(0.0, (active_at - started).total_seconds())
         base = _with(base, restore_seconds=seconds)
         if phase != VERIFYING:
             self._tag(table, {names.TAG_PHASE: VERIFYING, names.TAG_ACTIVE: names.stamp(active_at)})
             logger.info(
-                "drill restored", table=source, drill_table=table.name, phase=VERIFYING, restore_seconds=seconds
+                "drill restored", table=base.table, drill_table=table.name, phase=VERIFYING, restore_seconds=seconds
             )
         if seconds > limit.total_seconds():
-            self._end(
-                table,
-                tags,
-                _with(base, reason=f"restore took {_minutes(timedelta(seconds=seconds))}, more than {_minutes(limit)}"),
-                report,
-            )
+            took = _minutes(timedelta(seconds=seconds))
+            self._end(table, tags, _with(base, reason=f"restore took {took}, more than {_minutes(limit)}"), report)
             return
-        verdict = self.verify(table, tags, plan, base)
-        if verdict is None:
+        verdict_result = self.verify(table, tags, plan, base, progress)
+        if verdict_result is None:
             report.in_flight += 1
             return
-        self._end(table, tags, verdict, report)
+        self._end(table, tags, verdict_result, report)
 
     # -- verify ----------------------------------------------------------------------------------------------------
 
-    def verify(self, table: DrillTable, tags: Mapping[str, str], plan: Plan, base: DrillResult) -> DrillResult | None:
-        """The drill's verdict, or None when the count ran out of time and a later invocation counts again."""
+    def verify(
+        self,
+        table: DrillTable,
+        tags: Mapping[str, str],
+        plan: Plan,
+        base: DrillResult,
+        progress: CountProgress | None = None,
+    ) -> DrillResult | None:
+        """The drill's verdict, or None when the count ran out of time (saved: the next invocation goes on)."""
         assert plan.drill is not None
         if self.time_left() <= 0:
             return None
@@ -235,20 +245,21 @@ class Steps:
         expected = recorded.item_count
         if expected is None and tags.get(names.TAG_EXPECTED, "").isdigit():
             expected = int(tags[names.TAG_EXPECTED])
-        count = count_items(self.gateway, table.name, budget=self.budget, time_left=self.time_left)
+        count = count_items(
+            self.gateway,
+            table.name,
+            budget=self.budget,
+            time_left=self.time_left,
+            resume=progress.segments if progress is not None else None,
+            page_limit=self.page_limit,
+        )
         logger.info(
             "drill count", table=base.table, drill_table=table.name, items=count.items, complete=count.complete,
             read_units=count.read_units, seconds=round(count.seconds, 3),
         )  # fmt: skip
         if not count.complete:
-            done = tags.get(names.TAG_ATTEMPTS, "0")
-            attempts = (int(done) if done.isdigit() else 0) + 1
-            if attempts >= MAX_COUNT_ATTEMPTS:
-                return _with(
-                    base,
-                    reason=f"count incomplete after {attempts} invocations ({count.items} items counted)",
-                )
-            self._tag(table, {names.TAG_ATTEMPTS: str(attempts)})
+            started = names.parse_stamp(tags.get(names.TAG_STARTED)) or table.created
+            self.records.save_count(table.name, CountProgress(count.segments, self.now(), names.stamp(started)))
             return None
         base = _with(base, expected_items=expected, counted_items=count.items)
         if expected is not None and not within_tolerance(expected, count.items, plan.drill.count_tolerance_percent):

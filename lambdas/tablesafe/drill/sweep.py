@@ -1,8 +1,8 @@
 """Drill tables left behind, and restored tables the drill may take up: the rules, pure.
 
 Every invocation advances every drill table it finds, so a crashed invocation's drill is taken up by the next one.
-What the sweep adds: a drill still unfinished `maxRestoreMinutes` plus a margin after its start (an invocation that
-always dies while verifying, a plan no longer drilled) ends as failed and its table is deleted; and a table whose
+What the sweep adds: a drill still unfinished `maxRestoreMinutes` plus a margin after its start, and not counting
+(an invocation that always dies while verifying) ends as failed and its table is deleted; and a table whose
 restore was sent but whose tags were never written (an invocation that died in between, or TagResource refused
 while the table was CREATING) is recognised by its deterministic name and tagged, so that it can be cleaned up.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from tablesafe.aws.drill_records import CountProgress
 from tablesafe.aws.drills import DrillTable
 from tablesafe.config.plans import Plan
 from tablesafe.drill import names
@@ -29,6 +30,12 @@ def max_restore(plans: Mapping[str, Plan], plan: str | None) -> timedelta:
 def left_behind(started: datetime, now: datetime, limit: timedelta) -> bool:
     """True when a drill has run past its restore limit plus the margin, whatever its phase."""
     return now - started > limit + SWEEP_MARGIN
+
+
+def counting(progress: CountProgress | None, now: datetime) -> bool:
+    """A count that saved progress within the margin is going on, however long the drill has taken: not left behind.
+    (A large table's count may take many invocations; one that dies before it saves makes no progress.)"""
+    return progress is not None and now - progress.saved_at <= SWEEP_MARGIN
 
 
 def adoption_tags(table: DrillTable, prefix: str, plan_of: Mapping[str, str]) -> dict[str, str] | None:

@@ -3,20 +3,22 @@
 The shape is compared with what DescribeBackup recorded: the key schema, the secondary indexes (name, keys,
 projection) and the encryption. DescribeBackup records no AttributeDefinitions, so the restored table's must define
 exactly the attributes those keys name (what DynamoDB requires of any table). The count is exact: a parallel Scan
-with Select=COUNT, eventually consistent, paced so the scan consumes at most `read_units` read units a second.
+with Select=COUNT, eventually consistent, paced so the scan consumes at most `read_units` read units a second; one
+cut short by the invocation's end is saved and goes on in the next invocation.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tablesafe.aws.drill_records import SegmentProgress
 from tablesafe.aws.drills import CountPage, DrillTable, RecordedBackup, ValidatorAnswer, ValidatorTimedOut
-from tablesafe.aws.dynamodb import GatewayError
+from tablesafe.aws.errors import GatewayError
 
 COUNT_SEGMENTS = 4  # parallel Scan segments: enough to reach the read budget on a large table from one function
 PAGE_LIMIT = 10_000  # items a page at most (a page also ends at 1 MB): keeps each page's units, and pacing, small
@@ -91,12 +93,13 @@ class UnitBudget:
 
 @dataclass(frozen=True)
 class Count:
-    """An exact count, or as far as it got before the deadline."""
+    """An exact count, or as far as it got before the deadline (`segments`: where to go on from)."""
 
     items: int
     complete: bool
     read_units: float
     seconds: float
+    segments: tuple[SegmentProgress, ...] = ()
 
 
 def count_items(
@@ -107,33 +110,41 @@ def count_items(
     time_left: Callable[[], float],
     clock: Callable[[], float] = time.monotonic,
     segments: int = COUNT_SEGMENTS,
+    resume: Sequence[SegmentProgress] | None = None,
+    page_limit: int = PAGE_LIMIT,
 ) -> Count:
-    """Count every item of `table`; stops (incomplete) when `time_left()` reaches 0."""
+    """Count every item of `table`, going on from `resume` (an earlier count's segments, if it had as many); stops,
+    incomplete, when `time_left()` reaches 0."""
     started = clock()
     stop = threading.Event()
+    begin = list(resume) if resume is not None and len(resume) == segments else [SegmentProgress()] * segments
 
-    def segment(number: int) -> tuple[int, float, bool]:
-        items, units, start = 0, 0.0, None
+    def segment(number: int) -> SegmentProgress:
+        progress = begin[number]
+        items, units, start = progress.items, progress.units, progress.start_key
+        if progress.done:
+            return progress
         while not stop.is_set():
             if time_left() <= 0:
                 stop.set()
-                return items, units, False
-            page = gateway.count_page(table, number, segments, start, PAGE_LIMIT)
+                break
+            page = gateway.count_page(table, number, segments, start, page_limit)
             items += page.count
             units += page.consumed_units
             if not page.last_key:
-                return items, units, True
+                return SegmentProgress(items, units, None, done=True)
             start = page.last_key
             budget.spend(page.consumed_units)
-        return items, units, False
+        return SegmentProgress(items, units, start, done=False)
 
     with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="drill-count") as pool:
-        parts = list(pool.map(segment, range(segments)))
+        parts = tuple(pool.map(segment, range(segments)))
     return Count(
-        items=sum(p[0] for p in parts),
-        complete=all(p[2] for p in parts),
-        read_units=sum(p[1] for p in parts),
+        items=sum(p.items for p in parts),
+        complete=all(p.done for p in parts),
+        read_units=sum(p.units for p in parts),
         seconds=clock() - started,
+        segments=parts,
     )
 
 

@@ -161,7 +161,8 @@ class _PruneRun:
 
     def finish(self, *, final: bool) -> None:
         """The cost report of this invocation's share and, on the run's last invocation, the backlog."""
-        if final and not self.proof.windows and (self.report.deletions or self.request.deleted_in_run):
+        needed = final and not self.proof.windows and (self.report.deletions or self.request.deleted_in_run)
+        if needed and self._has_time():
             try:  # the recent backups are counted by the run's last invocation: list them if it has not
                 self.proof.list_for_every_rule()
             except ListingIncomplete as error:

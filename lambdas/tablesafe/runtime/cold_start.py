@@ -18,7 +18,10 @@ from tablesafe.slots.lease import SlotLeases
 def cold_start() -> tuple[Settings, DynamoDbGateway]:
     """Settings and gateway, built once per Lambda execution environment; a bad variable fails the first call."""
     settings = Settings.from_env()
-    return settings, DynamoDbGateway(backup_clients(function_session(), rate_limits=settings.rate_limits))
+    clients = backup_clients(
+        function_session(), rate_limits=settings.rate_limits, other_regions=settings.deployed_regions or ()
+    )
+    return settings, DynamoDbGateway(clients)
 
 
 @cache

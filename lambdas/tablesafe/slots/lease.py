@@ -80,6 +80,7 @@ class LeaseRecord:
     holder: str
     expires_at: float  # epoch seconds, the holder's clock
     state: LeaseState = LeaseState.HELD
+    taken_from: str = ""  # after a take: the holder the record named just before it ("" when free or not known)
 
 
 class LeaseStoreError(Exception):
@@ -118,6 +119,10 @@ class Claim:
     waited_seconds: float = 0.0
     expires_at: float = 0.0
     error: str = ""
+    # Taken straight from the predecessor its event names: no other run held the slot since the hand-off, so
+    # nothing the predecessor handed on can have been done meanwhile (a retried or second delivery of the same
+    # continuation finds another holder there, its first attempt's, and is not inherited).
+    inherited: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,10 @@ class SlotLeases:
                     return Claim(name, ClaimState.UNAVAILABLE, me, other is not None, now - started, error=str(error))
                 record = other  # the other run's lease still holds as last seen: keep waiting for it
             if record.holder == me:
-                return Claim(name, ClaimState.HELD, me, other is not None, now - started, record.expires_at)
+                inherited = predecessor is not None and record.taken_from == predecessor and other is None
+                return Claim(
+                    name, ClaimState.HELD, me, other is not None, now - started, record.expires_at, inherited=inherited
+                )
             if other is None:
                 logger.warning(
                     "slot is being worked on by another run; waiting for it",

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 
 from rich.markup import escape
 
+from tablesafe.aws.drill_records import DrillRecord
 from tablesafe.aws.dynamodb import Backup, TableNotFound
 from tablesafe.rules.home_region import HOME_REGION_TAG
 from tablesafe_cli.context import Context
 from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, may_be_drill, table_origin
+from tablesafe_cli.drills import drill_note, drill_records, record_json, with_drills
 from tablesafe_cli.formatting import format_age, format_size, pitr_text
 from tablesafe_cli.layout import Column, print_table
 
@@ -32,15 +35,18 @@ def cmd_status(ctx: Context) -> int:
     now = ctx.clock()
     fail_on: frozenset[FlagKind] = ctx.args.fail_on
     statuses = sorted(_statuses(ctx, now), key=lambda s: s.name)
+    found = drill_records(ctx)
+    drills = found.get([s.name for s in statuses if s.plan is not None]) if found is not None else {}
+    statuses = with_drills(statuses, drills, ctx.config.plans, now)
     failing = [s for s in statuses if s.fails(fail_on)]
     data = {
         "region": ctx.region,
         "time": now,
-        "tables": [s.as_dict(fail_on) for s in statuses],
+        "tables": [{**s.as_dict(fail_on), "lastDrill": record_json(drills.get(s.name))} for s in statuses],
         "flagged": len(failing),
         "failOn": sorted(kind.value for kind in fail_on),
     }
-    ctx.emit(data, lambda: _render(ctx, statuses, now, fail_on))
+    ctx.emit(data, lambda: _render(ctx, statuses, now, fail_on, drills))
     return 1 if failing else 0
 
 
@@ -89,12 +95,20 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
     return statuses
 
 
-def _render(ctx: Context, statuses: list[TableStatus], now: datetime, fail_on: frozenset[FlagKind]) -> None:
+def _render(
+    ctx: Context,
+    statuses: list[TableStatus],
+    now: datetime,
+    fail_on: frozenset[FlagKind],
+    drills: Mapping[str, DrillRecord],
+) -> None:
     rows: list[list[str]] = []
     for s in statuses:
         notes = [f"[{'red' if f.kind in fail_on else 'yellow'}]{escape(f.message)}[/]" for f in s.issues]
         if s.by_default:
             notes.append("[dim]by default (no plan tag)[/]")
+        if (drill := drill_note(drills.get(s.name), ctx.config.plans.get(s.plan or ""), now)) is not None:
+            notes.append(f"[dim]{escape(drill)}[/]")
         if s.kind is not Kind.TABLE and s.plan is not None:
             notes.append(f"[dim]a {s.kind.value} table[/]")
         if s.replicas:

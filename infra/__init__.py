@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from aws_cdk import App, Validations
 
+from .archive import TablesafeArchiveStack
 from .config import TablesafeConfig, load_config
 from .construct import Tablesafe
 from .stack import TablesafeStack
@@ -30,6 +31,8 @@ def build_app(app: App | None = None, environ: Mapping[str, str] = os.environ) -
         from .organization import add_organization  # cdk-stacksets is needed only for an organization
 
         add_organization(app, config)
+    if config.archive.source_accounts:  # an archive account is set up: its stack, deployed on its own there
+        TablesafeArchiveStack(app, config=config)
     # cdk-nag 3 is a policy-validation plugin: an unacknowledged finding fails synthesis. Acknowledgments (each with
     # its reason, next to the resource in code) are also written into the template's metadata, for review.
     from cdk_nag import AwsSolutionsChecks  # the standalone app's checks: a user of the construct needs no cdk-nag

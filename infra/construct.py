@@ -25,6 +25,7 @@ from constructs import Construct
 from tablesafe.config.context import REGIONS, TablesafeConfig, option_name, parse_options
 from tablesafe.config.plans import ConfigError
 
+from .archive import ArchiveExports, exports_configured
 from .drills import RestoreDrills, drills_configured
 from .functions import BackupFunctions
 from .monitoring import Monitoring
@@ -120,6 +121,20 @@ class Tablesafe(Construct):
                 self, "RestoreDrills", config=self.config, functions=self.functions, monitoring=self.monitoring
             )
             if drills_configured(self.config)
+            else None
+        )
+        # The archive tier only when a rule exports (infra/archive.py).
+        self.archive = (
+            ArchiveExports(
+                self,
+                "ArchiveExports",
+                config=self.config,
+                backup=self.functions.backup,
+                prune=self.functions.prune,
+                lease_table_arn=self.functions.leases.table.table_arn,
+                topic=self.monitoring.topic,
+            )
+            if exports_configured(self.config)
             else None
         )
         functions = [self.functions.backup, self.functions.prune, *([self.drills.function] if self.drills else [])]

@@ -16,6 +16,7 @@ from constructs import Construct
 from tablesafe import constants
 from tablesafe.config.plans import ConfigError, plans_as_json
 
+from .archive import backup_role_name, exports_configured
 from .bundling import code_asset
 from .config import PLANS, TablesafeConfig
 from .leases import SlotLeaseTable
@@ -101,6 +102,9 @@ class BackupFunctions(Construct):
             memory_mb=BACKUP_MEMORY_MB,
             description="tablesafe: on-demand backups of the tables tagged with a plan",
             reserved_environment_bytes=len(constants.ENV_LEASE_TABLE) + LEASE_TABLE_NAME_BYTES,
+            # Named only where it exports, so an archive account's bucket policy can name it; unnamed otherwise,
+            # as it always was (a name given later replaces the role).
+            role_name=backup_role_name(Stack.of(self).region) if exports_configured(config) else None,
         )
         self.prune = self._function(
             "Prune",
@@ -129,6 +133,7 @@ class BackupFunctions(Construct):
         memory_mb: int,
         description: str,
         reserved_environment_bytes: int = 0,
+        role_name: str | None = None,
     ) -> lambda_.Function:
         environment = function_environment(config, service)
         _check_environment_size(environment, reserved_environment_bytes)
@@ -142,6 +147,7 @@ class BackupFunctions(Construct):
             f"{construct_id}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Execution role of {name}",
+            role_name=role_name,
         )
         log_group.grant_write(role)
         function = lambda_.Function(

@@ -53,6 +53,7 @@ from tablesafe.constants import (
 )
 from tablesafe.rules.naming import is_manual, manual_name, parse_scheduled, scheduled_name
 from tablesafe.rules.retention import Decision, Verdict, decide
+from tools.demo_archive import run_archive_demo
 from tools.demo_drills import DRILL_TIMES, DemoDrills
 from tools.lambda_runner import CloudAssembly, Invocation, LambdaRunner, ScheduleSpec, synthesize
 from tools.standin.server import StandIn
@@ -1053,6 +1054,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     account = run_demo(scenario, console, today=today)
     render_account(console, account, every_deletion=args.every_deletion)
+    console.rule("The archive: a monthly export rule, and an item recovered from it")
+    archived = run_archive_demo(console)
+    account.problems.extend(f"archive: {p}" for p in archived.problems)
     verdict = "ok" if account.ok else f"{len(account.problems)} problem(s) found"
     console.print(
         Text(

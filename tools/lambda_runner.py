@@ -8,9 +8,10 @@ never this repository's virtual environment. When Python 3.13 (the functions' ru
 Asynchronous self-invocations (continuations) go to a small local "Lambda service" run here: it records each
 `Invoke` with InvocationType Event, and `run_to_completion` runs them in turn as Lambda would.
 
-The template's DynamoDB tables (the slot-lease table) are created on the AWS endpoint when the runner starts, as
-CloudFormation would create them, each named `<stack>-<logical id>`; a `Ref` to one in a function's environment
-becomes that name.
+The template's DynamoDB tables (the slot-lease table) and S3 buckets (the archive) are created on the AWS endpoint
+when the runner starts, as CloudFormation would create them, each named `<stack>-<logical id>` (a bucket's in lower
+case); a `Ref` to one in a function's environment becomes that name, and a `Fn::GetAtt [<KMS key>, Arn]` a key ARN
+of that logical id (the stand-in checks no key).
 """
 
 from __future__ import annotations
@@ -147,6 +148,16 @@ class CloudAssembly:
             for logical_id, resource in resources.items()
             if resource["Type"] == "AWS::DynamoDB::Table"
         }
+        self.buckets = {
+            logical_id: f"{stack}-{logical_id}".lower()
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::S3::Bucket"
+        }
+        self.keys = {
+            logical_id: f"arn:aws:kms:{self._region(stack)}:123456789012:key/{logical_id}"
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::KMS::Key"
+        }
         self.functions: dict[str, FunctionSpec] = {}
         by_id: dict[str, FunctionSpec] = {}
         for logical_id, resource in resources.items():
@@ -190,10 +201,18 @@ class CloudAssembly:
         for key, value in variables.items():
             if isinstance(value, dict) and value.get("Ref") in self.tables:
                 value = self.tables[value["Ref"]].name
+            elif isinstance(value, dict) and value.get("Ref") in self.buckets:
+                value = self.buckets[value["Ref"]]
+            elif isinstance(value, dict) and (value.get("Fn::GetAtt") or [None])[0] in self.keys:
+                value = self.keys[value["Fn::GetAtt"][0]]
             if not isinstance(value, str):
                 raise ValueError(f"environment variable {key}: the runner cannot resolve {value!r}")
             resolved[key] = value
         return resolved
+
+    @staticmethod
+    def _region(stack: str) -> str:
+        return stack.removeprefix("Tablesafe-") if stack.startswith("Tablesafe-") else "us-east-1"
 
     def schedules_for(self, name: str) -> list[ScheduleSpec]:
         return [s for s in self.schedules if s.function.name == name]
@@ -306,6 +325,7 @@ class LambdaRunner:
             aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
             aws_session_token=env.get("AWS_SESSION_TOKEN"),
         )
+        self._create_buckets()
         for table in self.assembly.tables.values():
             try:
                 client.create_table(**table.create_request())
@@ -317,6 +337,25 @@ class LambdaRunner:
                     TableName=table.name,
                     TimeToLiveSpecification={"Enabled": ttl["Enabled"], "AttributeName": ttl["AttributeName"]},
                 )
+
+    def _create_buckets(self) -> None:
+        env = self.aws_env
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=env.get("AWS_ENDPOINT_URL"),
+            region_name=self.region,
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        )
+        for name in self.assembly.buckets.values():
+            params: dict[str, Any] = {"Bucket": name, "ObjectLockEnabledForBucket": True}
+            if self.region != "us-east-1":
+                params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            try:
+                s3.create_bucket(**params)
+            except s3.exceptions.BucketAlreadyOwnedByYou:
+                continue
 
     def close(self) -> None:
         self._service.shutdown()

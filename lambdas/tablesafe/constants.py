@@ -20,6 +20,10 @@ ENV_RATE_LIMITS: Final = "TABLESAFE_RATE_LIMITS"
 ENV_TIME_RESERVE_SECONDS: Final = "TABLESAFE_TIME_RESERVE_SECONDS"
 # The backup function's slot-lease table (lease.py); the stack sets it on the backup function only.
 ENV_LEASE_TABLE: Final = "TABLESAFE_LEASE_TABLE"
+# The archive bucket of export rules (`tablesafe:archive`); set only when a plan has an export rule.
+ENV_ARCHIVE_BUCKET: Final = "TABLESAFE_ARCHIVE_BUCKET"
+ENV_ARCHIVE_OWNER: Final = "TABLESAFE_ARCHIVE_OWNER"  # optional: the bucket's account (S3BucketOwner)
+ENV_ARCHIVE_KMS_KEY: Final = "TABLESAFE_ARCHIVE_KMS_KEY"  # optional: the KMS key ARN exports are encrypted with
 
 METRICS_NAMESPACE: Final = "Tablesafe"
 SERVICE_BACKUP: Final = "tablesafe-backup"
@@ -83,6 +87,19 @@ M_EXPIRED_BACKLOG: Final = "ExpiredBacklog"  # at a run's end: backups the rules
 M_STORED_BACKUPS: Final = "StoredBackups"  # per Plan, of what the run listed
 M_STORED_BYTES: Final = "StoredBytes"
 M_ESTIMATED_MONTHLY_COST: Final = "EstimatedMonthlyCost"  # USD
+# Export rules (Plan, Rule dimensions): started or found per slot; and, from the check of exports in flight (no
+# dimension but service, so one alarm covers every rule), how they ended.
+M_EXPORTS_STARTED: Final = "ExportsStarted"
+M_EXPORTS_ALREADY_PRESENT: Final = "ExportsAlreadyPresent"
+M_EXPORTS_COMPLETED: Final = "ExportsCompleted"
+M_EXPORTS_FAILED: Final = "ExportsFailed"
+M_EXPORTED_BYTES: Final = "ExportedBytes"
+M_EXPORTS_IN_PROGRESS: Final = "ExportsInProgress"
+# The prune of the archive (service dimension only).
+M_EXPORTS_DELETED: Final = "ExportsDeleted"
+M_EXPORTS_DELETE_FAILED: Final = "ExportsDeleteFailed"  # object versions S3 refused to delete
+M_ARCHIVED_BYTES: Final = "ArchivedBytes"
+M_ORPHANED_EXPORTS: Final = "OrphanedExports"
 
 # Restore drills (drill/). Metrics carry Plan (and service); RestoreSeconds is one value per drill that went ACTIVE.
 JOB_DRILL: Final = "drill"

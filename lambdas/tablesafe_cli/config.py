@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tablesafe import constants
+from tablesafe.config.archive import Archive
 from tablesafe.config.context import parse_context
 from tablesafe.config.plans import ConfigError, Plan, parse_plans
 
@@ -30,6 +31,7 @@ class CliConfig:
     price_per_gb_month: float = constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH
     global_tables: str = constants.DEFAULT_GLOBAL_TABLES
     regions: tuple[str, ...] | None = None  # where tablesafe is deployed; None: not configured (any replica region)
+    archive: Archive = field(default_factory=Archive)  # where exports go (`tablesafe:archive`)
     default_plan: str | None = None  # `tablesafe:defaultPlan`: the plan of every table without the plan tag
 
 
@@ -62,5 +64,6 @@ def _from_context(path: Path, context: Mapping[str, object]) -> CliConfig:
         price_per_gb_month=config.storage_price_per_gb_month,
         global_tables=config.global_tables,
         regions=config.regions or None,
+        archive=config.archive,
         default_plan=config.default_plan,
     )

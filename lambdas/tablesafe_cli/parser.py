@@ -11,6 +11,8 @@ from tablesafe_cli.commands.backups import cmd_backups
 from tablesafe_cli.commands.copy_items import cmd_copy_items
 from tablesafe_cli.commands.cost import cmd_cost
 from tablesafe_cli.commands.drill import cmd_drill
+from tablesafe_cli.commands.exports import cmd_exports
+from tablesafe_cli.commands.find_items import cmd_find_items
 from tablesafe_cli.commands.restore import cmd_restore
 from tablesafe_cli.commands.status import cmd_status
 from tablesafe_cli.copy_report import Mode
@@ -109,6 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
     _copy_items_options(copy)
     copy.set_defaults(handler=cmd_copy_items)
 
+    exports = commands.add_parser(
+        "exports", parents=[common], help="a table's S3 exports: slot, status, bytes, storage class, lock until"
+    )
+    exports.add_argument("table")
+    exports.set_defaults(handler=cmd_exports)
+
+    find_items = commands.add_parser(
+        "find-items",
+        parents=[common],
+        help="item-level recovery: print items as an S3 export holds them, without restoring a table",
+        description="Read TABLE's export (latest: the newest completed one tablesafe made; or an export ARN) file by "
+        "file and print the items of the keys given (--key, repeatable, or --keys-file), in DynamoDB JSON.",
+    )
+    find_items.add_argument("table")
+    find_items.add_argument("--export", required=True, metavar="latest|ARN", help="the export to read")
+    find_items.add_argument("--key", action="append", metavar="JSON", help="the key of an item (repeatable)")
+    find_items.add_argument("--keys-file", metavar="FILE", help="a JSON array of keys, or a key a line; - is stdin")
+    find_items.set_defaults(handler=cmd_find_items)
+
     cost = commands.add_parser("cost", parents=[common], help="backup storage estimate by plan and by table")
     cost.set_defaults(handler=cmd_cost)
 
@@ -167,6 +188,7 @@ def _restore_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", required=True, help="the new table (must not exist)")
     parser.add_argument("--backup", metavar="ARN|latest", help="the backup to restore (default: latest)")
     parser.add_argument("--at", metavar="ISO-TIME|latest", help="restore to this point in time (needs PITR)")
+    parser.add_argument("--export", metavar="latest|ARN", help="restore from an S3 export instead (ImportTable)")
     parser.add_argument("--keep-plan", action="store_true", help="keep the plan tag, so the new table is backed up")
     parser.add_argument(
         "--timeout",
@@ -178,7 +200,10 @@ def _restore_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _copy_items_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="source", required=True, metavar="RESTORED", help="the table to copy from")
+    parser.add_argument("--from", dest="source", metavar="RESTORED", help="the table to copy from")
+    parser.add_argument(
+        "--from-export", metavar="latest|ARN", help="copy from an S3 export of LIVE's table instead (keys only)"
+    )
     parser.add_argument("--to", dest="target", required=True, metavar="LIVE", help="the table to copy into")
     parser.add_argument("--key", action="append", metavar="JSON", help="the key of an item to copy (repeatable)")
     parser.add_argument("--keys-file", metavar="FILE", help="a JSON array of keys, or a key a line; - is stdin")

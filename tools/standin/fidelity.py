@@ -24,6 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Backup as MotoBackup
 from moto.dynamodb.models.table import Table
 
+from tools.standin.exports import Exports
 from tools.standin.protocol import (
     AwsError,
     dynamodb_error,
@@ -193,11 +194,14 @@ class Fidelity:
             "DescribeTable": self.describe_table,
             "GetResources": self.get_resources,
         }
+        self.exports = Exports(self.table_id)  # ExportTableToPointInTime, DescribeExport, ListExports
+        self._handlers.update(self.exports.handlers())
 
     def reset(self) -> None:
         """Forget every record and override (moto's state is reset separately)."""
         with self.lock:
             self._states.clear()
+            self.exports.reset()
             self.creating_seconds = 0.0
             self.restoring_seconds = 0.0
             self.restore_outcomes.reset()

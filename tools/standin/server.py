@@ -269,6 +269,37 @@ class StandIn:
         """Every CREATING backup becomes AVAILABLE now (instead of waiting creating_seconds)."""
         self.fidelity.complete_backups()
 
+    @property
+    def exporting_seconds(self) -> float:
+        """How long a new export stays IN_PROGRESS before its files appear (default 0)."""
+        return self.fidelity.exports.exporting_seconds
+
+    @exporting_seconds.setter
+    def exporting_seconds(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"exporting_seconds={seconds!r} must not be negative")
+        self.fidelity.exports.exporting_seconds = float(seconds)
+
+    def complete_exports(self) -> None:
+        """Every export in progress ends now (COMPLETED, or FAILED if fail_exports named its table)."""
+        with self.fidelity.lock:
+            self.fidelity.exports.complete_exports()
+
+    def fail_exports(self, table: str, code: str = "UNKNOWN", message: str = "Export failed") -> None:
+        """Exports of `table` (name or ARN) requested from now on end FAILED with FailureCode `code`."""
+        with self.fidelity.lock:
+            self.fidelity.exports.fail_exports(table, code, message)
+
+    def clear_export_failures(self) -> None:
+        """Exports requested from now on succeed again."""
+        with self.fidelity.lock:
+            self.fidelity.exports.clear_failures()
+
+    def expire_export_client_tokens(self) -> None:
+        """Pretend the 8 hours AWS honours an export's ClientToken for have passed."""
+        with self.fidelity.lock:
+            self.fidelity.exports.expire_client_tokens()
+
     def set_backup_created(self, backup_arn: str, when: datetime) -> None:
         """Pretend the backup was requested at `when` (naive means UTC): simulates days passing."""
         self.fidelity.set_backup_created(backup_arn, when)

@@ -16,6 +16,7 @@ from typing import Any
 
 from tablesafe import constants
 from tablesafe.config import values
+from tablesafe.config.archive import Archive
 from tablesafe.config.organization import OrganizationConfig, parse_organization
 from tablesafe.config.plans import RULE_KEYS, ConfigError, Plan
 from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
@@ -30,6 +31,7 @@ ALARM_EMAIL = "tablesafe:alarmEmail"
 DRY_RUN = "tablesafe:dryRun"
 STORAGE_PRICE = "tablesafe:storagePricePerGbMonth"
 GLOBAL_TABLES = "tablesafe:globalTables"
+ARCHIVE = "tablesafe:archive"
 # true: regions are checked only for their form, not against botocore's partition data (a region newer than it).
 ALLOW_UNKNOWN_REGIONS = "tablesafe:allowUnknownRegions"
 DRILL_SCHEDULE = "tablesafe:drillSchedule"
@@ -46,6 +48,7 @@ KNOWN_KEYS = (
     DRY_RUN,
     STORAGE_PRICE,
     GLOBAL_TABLES,
+    ARCHIVE,
     ALLOW_UNKNOWN_REGIONS,
     DRILL_SCHEDULE,
     ORGANIZATION,
@@ -71,6 +74,7 @@ class TablesafeConfig:
     dry_run: bool
     storage_price_per_gb_month: float
     global_tables: str
+    archive: Archive = field(default_factory=Archive)  # where the exports of "target": "export" rules go
     # How often the drill function runs (only deployed when a plan has a `drill` object).
     drill_schedule: ScheduleExpression = field(default_factory=lambda: parse_schedule(constants.DEFAULT_DRILL_SCHEDULE))
     # The StackSet to an Organization's accounts (organization.py), or None for one account.
@@ -110,6 +114,7 @@ def parse_context(
             STORAGE_PRICE, context.get(STORAGE_PRICE, constants.DEFAULT_STORAGE_PRICE_PER_GB_MONTH)
         ),
         global_tables=values.global_tables(GLOBAL_TABLES, context.get(GLOBAL_TABLES, constants.DEFAULT_GLOBAL_TABLES)),
+        archive=values.archive(ARCHIVE, context.get(ARCHIVE)),
         drill_schedule=values.schedule(DRILL_SCHEDULE, context.get(DRILL_SCHEDULE, constants.DEFAULT_DRILL_SCHEDULE)),
         organization=parse_organization(ORGANIZATION, context.get(ORGANIZATION)),
         tracing=values.boolean(TRACING, context.get(TRACING, True)),

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 PLANS_KEY = "tablesafe:plans"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+\Z")  # \Z: `$` would also accept a trailing newline
 MAX_NAME_LENGTH = 64
-RULE_KEYS = frozenset({"name", "schedule", "retentionDays", "minKeep", "timezone"})
+RULE_KEYS = frozenset({"name", "schedule", "retentionDays", "minKeep", "timezone", "target"})
+TARGETS = ("backup", "export")  # what a rule makes at its schedule: an on-demand backup or an export to S3
 PLAN_OBJECT_KEYS = frozenset({"rules", "pitr", "drill"})
 PITR_KEYS = frozenset({"enabled", "recoveryPeriodDays"})
 
@@ -44,19 +45,28 @@ class Rule:
     retention_days: int
     min_keep: int
     timezone: str = "UTC"
+    target: str = "backup"
 
     @property
     def retention(self) -> timedelta:
         return timedelta(days=self.retention_days)
 
+    @property
+    def exports(self) -> bool:
+        """True when the rule exports its tables to S3 rather than taking on-demand backups."""
+        return self.target == "export"
+
     def as_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "name": self.name,
             "schedule": self.schedule.expression,
             "retentionDays": self.retention_days,
             "minKeep": self.min_keep,
             "timezone": self.timezone,
         }
+        if self.exports:  # only when set, so a configuration without exports passes the functions the same JSON
+            body["target"] = self.target
+        return body
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,23 @@ def _parse_plan(key: str, name: str, body: object, check_timezone: Callable[[str
         if any(r.name == rule.name for r in rules):
             raise ConfigError(f"{key}[{index}].name", rule.name, "rule names must be unique within a plan")
         rules.append(rule)
+    _check_exports_have_pitr(key, name, rules, pitr)
     return Plan(name=name, rules=tuple(rules), pitr=pitr, drill=drill)
+
+
+def _check_exports_have_pitr(key: str, plan: str, rules: list[Rule], pitr: Pitr | None) -> None:
+    # ExportTableToPointInTime refuses a table without PITR (PointInTimeRecoveryUnavailableException): an export
+    # rule on a plan that does not turn it on would fail at every run, so synth refuses it.
+    if pitr is not None and pitr.enabled:
+        return
+    for index, rule in enumerate(rules):
+        if rule.exports:
+            raise ConfigError(
+                f"{key}[{index}].target",
+                rule.target,
+                f"rule {rule.name!r} of plan {plan!r} exports to S3, which needs point-in-time recovery: give the plan "
+                '"pitr": {"enabled": true} (and its rules under "rules")',
+            )
 
 
 def _parse_rule(key: str, raw: object, check_timezone: Callable[[str], bool] | None) -> Rule:
@@ -163,7 +189,12 @@ def _parse_rule(key: str, raw: object, check_timezone: Callable[[str], bool] | N
     timezone = raw.get("timezone", "UTC")
     if not isinstance(timezone, str) or not timezone or (check_timezone is not None and not check_timezone(timezone)):
         raise ConfigError(f"{key}.timezone", timezone, "expected an IANA time zone name such as 'Europe/Paris'")
-    return Rule(name=name, schedule=schedule, retention_days=retention, min_keep=min_keep, timezone=timezone)
+    target = raw.get("target", "backup")
+    if target not in TARGETS:
+        raise ConfigError(f"{key}.target", target, f"expected one of {', '.join(repr(t) for t in TARGETS)}")
+    return Rule(
+        name=name, schedule=schedule, retention_days=retention, min_keep=min_keep, timezone=timezone, target=target
+    )
 
 
 def _parse_pitr(key: str, raw: object) -> Pitr:

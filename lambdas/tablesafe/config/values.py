@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from types import MappingProxyType
 
+from tablesafe.config.archive import Archive, parse_archive
 from tablesafe.config.plans import ConfigError, Plan, parse_plans
 from tablesafe.config.schedule_expr import ScheduleExpression, parse_schedule
 from tablesafe.rules.home_region import REGION_PATTERN
@@ -187,6 +188,11 @@ def global_tables(key: str, value: object) -> str:
     if value not in GLOBAL_TABLE_MODES:
         raise ConfigError(key, value, f"expected one of {', '.join(repr(m) for m in GLOBAL_TABLE_MODES)}")
     return str(value)
+
+
+def archive(key: str, value: object) -> Archive:
+    """Where exports go and how the archive bucket keeps them (an object, or its JSON text)."""
+    return parse_archive(key, json_text(value))
 
 
 def default_plan(key: str, value: object, configured: Mapping[str, Plan]) -> str | None:

@@ -28,6 +28,7 @@ from tablesafe.constants import (
     METRICS_NAMESPACE,
 )
 from tablesafe.observability import COUNT, SECONDS, annotate, logger, metrics, put_metrics, tracer
+from tablesafe.runtime import exports
 from tablesafe.runtime.cold_start import backup_leases, cold_start
 
 
@@ -38,6 +39,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings, gateway = cold_start()
     request = BackupRequest.from_event(event, now=datetime.now(UTC))
     annotate(tracer, job=JOB_BACKUP, plan=request.plan, rule=request.rule)
+    checked = exports.check_in_flight(settings)  # None without export rules
+    if exports.is_export_rule(settings, request.plan, request.rule):
+        return exports.export_slot(settings, gateway, request, context, also_raise=checked)
     report = run_backup(
         gateway,
         settings,
@@ -47,7 +51,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         leases=backup_leases(),
     )
     _emit(report)
-    if (failure := report.failure()) is not None:
+    if failure := "; ".join(f for f in (report.failure(), checked) if f):
         raise BackupRunFailed(failure)
     return report.as_dict()
 

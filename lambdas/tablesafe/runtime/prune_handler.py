@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from tablesafe.observability import COUNT, NONE, SECONDS, annotate, logger, metr
 from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunFailed
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
+from tablesafe.runtime import exports
 from tablesafe.runtime.cold_start import cold_start
 
 Clock = Callable[[], datetime]
@@ -55,8 +57,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext, clock: Clock =
         continue_run=LambdaContinuation(context.invoked_function_arn),
     )
     _emit(report)
-    if report.failed:
-        raise PruneRunFailed(report.failure_summary())
+    archived = exports.prune_archive(settings, request.now, context.invoked_function_arn, os.environ)
+    if report.failed or archived:
+        raise PruneRunFailed("; ".join(f for f in (report.failure_summary() if report.failed else "", archived) if f))
     return report.as_dict()
 
 

@@ -92,6 +92,12 @@ def selection_from(args: argparse.Namespace) -> CopySelection:
 def cmd_copy_items(ctx: Context) -> int:
     """The partial restore: copy chosen items from a restored table into the live one."""
     args = ctx.args
+    if (args.source is None) == (args.from_export is None):
+        raise UsageError("give exactly one of --from RESTORED or --from-export latest|ARN")
+    if args.from_export is not None:
+        from tablesafe_cli.commands.copy_from_export import cmd_copy_from_export
+
+        return cmd_copy_from_export(ctx)
     selection = selection_from(args)
     for name in (args.source, args.target):
         ctx.require_table(name)
@@ -115,7 +121,7 @@ def cmd_copy_items(ctx: Context) -> int:
             )
         except SelectionError as error:
             raise UsageError(str(error)) from None
-    ctx.emit(report.as_dict(), lambda: _render(ctx, report))
+    ctx.emit(report.as_dict(), lambda: render_report(ctx, report))
     if report.stopped:
         left = f"; {len(report.not_attempted)} keys not attempted" if report.not_attempted else ""
         done = (
@@ -128,7 +134,7 @@ def cmd_copy_items(ctx: Context) -> int:
     return 1 if report.failed else 0
 
 
-def _render(ctx: Context, report: CopyReport) -> None:
+def render_report(ctx: Context, report: CopyReport) -> None:
     # ctx.line, not rich: a key may hold '[...]', which rich would take as markup; and it is faster.
     if report.dry_run:
         for action, key in report.planned:

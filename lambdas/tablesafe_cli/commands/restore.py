@@ -28,6 +28,12 @@ def parse_time(text: str, option: str) -> datetime:
 def cmd_restore(ctx: Context) -> int:
     """Restore into a new table, wait until ACTIVE, re-apply the settings a restore drops; print them."""
     args = ctx.args
+    if args.export is not None:
+        if args.backup is not None or args.at is not None:
+            raise UsageError("give one of --backup, --at or --export")
+        from tablesafe_cli.commands.restore_export import cmd_restore_export
+
+        return cmd_restore_export(ctx)
     if args.backup is not None and args.at is not None:
         raise UsageError("give --backup or --at, not both")
     at, latest_time = None, False
@@ -59,7 +65,7 @@ def cmd_restore(ctx: Context) -> int:
             on_phase=phase,
             on_poll=polled,
         )
-    ctx.emit(report.as_dict(), lambda: _render(ctx, report))
+    ctx.emit(report.as_dict(), lambda: render_restore(ctx, report))
     for note in report.notes:
         ctx.note(f"note: {note}")
     if report.failed:
@@ -68,10 +74,12 @@ def cmd_restore(ctx: Context) -> int:
     return 0
 
 
-def _render(ctx: Context, report: RestoreReport) -> None:
+def render_restore(ctx: Context, report: RestoreReport) -> None:
     source = (
         f"backup {report.backup_name} ({report.backup_arn})"
         if report.method == "backup"
+        else f"export {report.backup_arn}"
+        if report.method == "export"
         else f"point in time {report.at.isoformat() if report.at else 'latest restorable'}"
     )
     # One line, never wrapped by us: it names both tables and the backup's ARN.

@@ -81,8 +81,8 @@ def copy_items(  # noqa: PLR0913
     read: set[KeyIdentity] = set()  # keys read so far, to tell which were never attempted if the copy stops
     batches = _batches(tables, source, selection, keys, key_names, retry, report)
     try:
-        writer = _Writer(tables, target, key_names, mode, retry, dry_run=dry_run, workers=workers)
-        _copy_batches(writer, batches, report, progress, on_progress, read if keys else None)
+        writer = Writer(tables, target, key_names, mode, retry, dry_run=dry_run, workers=workers)
+        copy_batches(writer, batches, report, progress, on_progress, read if keys else None)
     except CopyStopped as stop:
         report.stopped = stop.reason
         handled = read | {key_identity(k, key_names) for k in report.not_found}
@@ -132,7 +132,7 @@ def _batches(
 
 
 @dataclass(frozen=True)
-class _Writer:
+class Writer:
     """Where and how the items are written: the target table, its key, the write mode and its retries."""
 
     tables: TableGateway
@@ -144,8 +144,8 @@ class _Writer:
     workers: int
 
 
-def _copy_batches(
-    writer: _Writer,
+def copy_batches(
+    writer: Writer,
     batches: Iterable[list[Item]],
     report: CopyReport,
     progress: CopyProgress,

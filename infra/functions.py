@@ -120,7 +120,8 @@ class BackupFunctions(Construct):
         self.leases.grant_holder(self.backup)
         self._grant_prune(self.prune)
 
-    def _function(
+    # Past the id and the configuration every argument is keyword-only, one a function property: PLR0913 counts them.
+    def _function(  # noqa: PLR0913
         self,
         construct_id: str,
         config: TablesafeConfig,

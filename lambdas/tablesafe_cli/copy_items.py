@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from tablesafe.aws.dynamodb import AmbiguousResult, GatewayError, Throttled
 from tablesafe.aws.retry import RetryPolicy
@@ -46,7 +47,9 @@ def _describe_key(table: TableDetails) -> str:
     return " + ".join(f"{k.name} ({k.type}, {k.role})" for k in table.key)
 
 
-def copy_items(
+# The arguments after `*` are keyword-only with defaults (options and injected clocks): PLR0913
+# counts those too, and a parameter object would only rename them.
+def copy_items(  # noqa: PLR0913
     tables: TableGateway,
     source: str,
     target: str,
@@ -78,8 +81,8 @@ def copy_items(
     read: set[KeyIdentity] = set()  # keys read so far, to tell which were never attempted if the copy stops
     batches = _batches(tables, source, selection, keys, key_names, retry, report)
     try:
-        _copy_batches(tables, target, batches, key_names, mode, dry_run, workers, retry, report, progress,
-                      on_progress, read if keys else None)  # fmt: skip
+        writer = Writer(tables, target, key_names, mode, retry, dry_run=dry_run, workers=workers)
+        copy_batches(writer, batches, report, progress, on_progress, read if keys else None)
     except CopyStopped as stop:
         report.stopped = stop.reason
         handled = read | {key_identity(k, key_names) for k in report.not_found}
@@ -128,21 +131,31 @@ def _batches(
         raise CopyStopped(f"{operation} of {source} failed part-way, the rest was not read: {error}") from error
 
 
-def _copy_batches(
-    tables: TableGateway,
-    target: str,
+@dataclass(frozen=True)
+class Writer:
+    """Where and how the items are written: the target table, its key, the write mode and its retries."""
+
+    tables: TableGateway
+    target: str
+    key_names: Sequence[str]
+    mode: Mode
+    retry: RetryPolicy
+    dry_run: bool
+    workers: int
+
+
+def copy_batches(
+    writer: Writer,
     batches: Iterable[list[Item]],
-    key_names: Sequence[str],
-    mode: Mode,
-    dry_run: bool,
-    workers: int,
-    retry: RetryPolicy,
     report: CopyReport,
     progress: CopyProgress,
     on_progress: Callable[[CopyProgress], None],
     read: set[KeyIdentity] | None,
 ) -> None:
     """Write (or in a dry run, plan) each batch; writes in flight are finished even when reading stops."""
+    tables, target, key_names, mode, retry, workers = (
+        writer.tables, writer.target, writer.key_names, writer.mode, writer.retry, writer.workers
+    )  # fmt: skip
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="copy") as pool:
         pending: set[Future[tuple[int, int, list[FailedItem]]]] = set()
 
@@ -161,7 +174,7 @@ def _copy_batches(
                 progress.read = report.read
                 if read is not None:
                     read.update(key_identity(i, key_names) for i in batch)
-                if dry_run:
+                if writer.dry_run:
                     _plan(tables, target, batch, key_names, mode, retry, report.planned)
                     progress.done = len(report.planned)
                     on_progress(progress)

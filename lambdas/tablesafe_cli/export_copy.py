@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from tablesafe.aws.export_reads import ExportReads
 from tablesafe.aws.retry import RetryPolicy
 from tablesafe.aws.tables import Item, TableGateway
-from tablesafe_cli.copy_items import _copy_batches, check_same_key, copy_retry
+from tablesafe_cli.copy_items import Writer, check_same_key, copy_batches, copy_retry
 from tablesafe_cli.copy_report import CopyProgress, CopyReport, CopyStopped, Mode
 from tablesafe_cli.export_source import ExportSource, iter_items
 from tablesafe_cli.item_keys import KeyIdentity, key_identity
@@ -17,7 +17,9 @@ from tablesafe_cli.item_keys import KeyIdentity, key_identity
 BATCH = 100  # items handed to the writers at a time (a BatchGetItem look-up's worth)
 
 
-def copy_from_export(
+# The arguments after `*` are keyword-only with defaults (copy-items' options and progress callbacks): PLR0913
+# counts those too, and a parameter object would only rename them.
+def copy_from_export(  # noqa: PLR0913
     tables: TableGateway,
     reads: ExportReads,
     source: ExportSource,
@@ -41,8 +43,8 @@ def copy_from_export(
     wanted: dict[KeyIdentity, Item] = {key_identity(k, names): k for k in keys}
     read: set[KeyIdentity] = set()
     try:
-        _copy_batches(tables, target, _matching(source, reads, wanted, names, on_bytes), names, mode, dry_run,
-                      workers, retry or copy_retry(), report, progress, on_progress, read)  # fmt: skip
+        writer = Writer(tables, target, names, mode, retry or copy_retry(), dry_run=dry_run, workers=workers)
+        copy_batches(writer, _matching(source, reads, wanted, names, on_bytes), report, progress, on_progress, read)
     except CopyStopped as stop:
         report.stopped = stop.reason
     report.not_found = list(wanted.values())

@@ -134,7 +134,9 @@ def latest_backup(backups: Iterable[Backup]) -> Backup | None:
     return max(usable, key=lambda b: b.created, default=None)
 
 
-def restore_table(
+# The arguments after `*` are keyword-only with defaults (options and injected clocks): PLR0913
+# counts those too, and a parameter object would only rename them.
+def restore_table(  # noqa: PLR0913
     backups: DynamoDbGateway,
     tables: TableGateway,
     request: RestoreRequest,
@@ -307,9 +309,16 @@ def start_restore(tables: TableGateway, request: RestoreRequest, origin: Restore
             if lost is None:
                 return ""
             return f"{operation}'s answer was lost ({lost.code}) and {target} did not exist, so it was sent again"
+    raise _gave_up(operation, target, sent, last, lost)
+
+
+def _gave_up(
+    operation: str, target: str, sent: int, last: GatewayError | None, lost: GatewayError | None
+) -> RestoreError:
+    """Why the restore was not started, or may have been: only a lost answer leaves the target in doubt."""
     if lost is None:
-        raise RestoreError(f"{operation} into {target} was throttled {sent} times ({last}); nothing restored")
-    raise RestoreError(
+        return RestoreError(f"{operation} into {target} was throttled {sent} times ({last}); nothing restored")
+    return RestoreError(
         f"{operation} into {target} went unanswered or was refused {sent} times (last: {last}), and "
         f"{target} has not appeared; the restore may still have started: check {target} (aws dynamodb "
         f"describe-table) before restoring again"

@@ -111,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     _copy_items_options(copy)
     copy.set_defaults(handler=cmd_copy_items)
 
+    _export_commands(commands, common)
+
+    cost = commands.add_parser("cost", parents=[common], help="backup storage estimate by plan and by table")
+    cost.set_defaults(handler=cmd_cost)
+
+    _drill_command(commands, common)
+    return parser
+
+
+def _export_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """The archive tier's commands: a table's exports, and item-level recovery from one."""
     exports = commands.add_parser(
         "exports", parents=[common], help="a table's S3 exports: slot, status, bytes, storage class, lock until"
     )
@@ -129,12 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
     find_items.add_argument("--key", action="append", metavar="JSON", help="the key of an item (repeatable)")
     find_items.add_argument("--keys-file", metavar="FILE", help="a JSON array of keys, or a key a line; - is stdin")
     find_items.set_defaults(handler=cmd_find_items)
-
-    cost = commands.add_parser("cost", parents=[common], help="backup storage estimate by plan and by table")
-    cost.set_defaults(handler=cmd_cost)
-
-    _drill_command(commands, common)
-    return parser
 
 
 def _status_options(parser: argparse.ArgumentParser) -> None:

@@ -95,12 +95,13 @@ def test_functions_are_found_in_the_template_not_in_a_list(sandbox, assembly):
 
 def test_a_run_short_of_time_continues_through_the_sandbox(assembly, standin):
     ddb = standin.client("dynamodb")
-    names = [f"t{i:02d}" for i in range(60)]
+    names = [f"t{i:02d}" for i in range(90)]
     for name in names:
         create_table(ddb, name, {"backup-plan": "daily"})
     standin.faults.set("CreateBackup", latency_ms=3000)
     # 8 s above the function's 60 s reserve (room for a slow cold start on a loaded machine), 16 tables at a time
-    # taking 3 s each: it starts what it can, then invokes itself (Event) for the rest.
+    # taking 3 s each, 32 queued: whatever the cold start took, one invocation starts at most 64 of the 90 (three
+    # rounds), then invokes itself (Event) for the rest.
     with Sandbox(assembly.outdir, standin, retry_delays=(0.0,), timeout=68) as sandbox:
         answer = _lambda(standin).invoke(FunctionName="tablesafe-backup", Payload=json.dumps(DAILY))
         assert answer["StatusCode"] == 200 and sandbox.wait_idle(300)

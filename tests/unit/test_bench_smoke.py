@@ -148,7 +148,9 @@ def test_retention_cut_scenario_clears_the_backlog_over_days_and_keeps_the_rest(
         invocations_a_day=1,
     )  # fmt: skip
 
-    assert result.problems == []
+    # The memory target is the benchmark's to judge: here the peak RSS is the pytest worker's, every test before
+    # this one included, not the prune's.
+    assert [p for p in result.problems if not p.startswith("peak RSS")] == []
     assert result.figures.calls["DeleteBackup"] >= 10 * 90
     assert result.figures.notes["backlog at each day's end"][-1] == 0
 

@@ -203,6 +203,7 @@ class ArchiveExports(Construct):
             Validations.of(backup.role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))
         if archive.bucket_arn is None:
             self._grant_prune(prune, bucket_arn, bucket_name, folder, nag_bucket)
+            prune.add_environment(constants.ENV_ARCHIVE_PRICE, repr(archive.price_per_gb_month))
         self._alarm(topic)
 
     def _alarm(self, topic: sns.ITopic) -> None:

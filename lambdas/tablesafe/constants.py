@@ -23,6 +23,8 @@ ENV_LEASE_TABLE: Final = "TABLESAFE_LEASE_TABLE"
 # The archive bucket of export rules (`tablesafe:archive`); set only when a plan has an export rule.
 ENV_ARCHIVE_BUCKET: Final = "TABLESAFE_ARCHIVE_BUCKET"
 ENV_ARCHIVE_OWNER: Final = "TABLESAFE_ARCHIVE_OWNER"  # optional: the bucket's account (S3BucketOwner)
+# The archive's USD per GB-month (`tablesafe:archive` pricePerGbMonth), for EstimatedArchiveMonthlyCost.
+ENV_ARCHIVE_PRICE: Final = "TABLESAFE_ARCHIVE_PRICE_PER_GB_MONTH"
 ENV_ARCHIVE_KMS_KEY: Final = "TABLESAFE_ARCHIVE_KMS_KEY"  # optional: the KMS key ARN exports are encrypted with
 
 METRICS_NAMESPACE: Final = "Tablesafe"
@@ -100,6 +102,7 @@ M_EXPORTS_DELETED: Final = "ExportsDeleted"
 M_EXPORTS_DELETE_FAILED: Final = "ExportsDeleteFailed"  # object versions S3 refused to delete
 M_ARCHIVED_BYTES: Final = "ArchivedBytes"
 M_ORPHANED_EXPORTS: Final = "OrphanedExports"
+M_ESTIMATED_ARCHIVE_MONTHLY_COST: Final = "EstimatedArchiveMonthlyCost"  # USD: ArchivedBytes x pricePerGbMonth
 
 # Restore drills (drill/). Metrics carry Plan (and service); RestoreSeconds is one value per drill that went ACTIVE.
 JOB_DRILL: Final = "drill"

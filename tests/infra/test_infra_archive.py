@@ -150,6 +150,20 @@ def test_the_backup_function_is_told_the_bucket_and_key(made: Synthesized) -> No
     made.templates[REGION].has_resource_properties("AWS::IAM::Role", {"RoleName": f"tablesafe-backup-{REGION}"})
 
 
+def test_the_prune_function_is_told_the_archives_price_of_its_storage_class(made: Synthesized) -> None:
+    made.templates[REGION].has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "FunctionName": "tablesafe-prune",
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"TABLESAFE_ARCHIVE_BUCKET": Match.any_value(), "TABLESAFE_ARCHIVE_PRICE_PER_GB_MONTH": "0.00099"}
+                )
+            },
+        },
+    )
+
+
 def test_a_failed_export_alarms(made: Synthesized) -> None:
     made.templates[REGION].has_resource_properties(
         "AWS::CloudWatch::Alarm",

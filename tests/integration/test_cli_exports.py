@@ -16,7 +16,7 @@ from tablesafe.config.settings import Settings
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.export.report import ExportRequest
 from tablesafe.export.run import run_exports
-from tests.integration.cli_support import run
+from tests.integration.cli_support import cut_identifiers, run, run_at
 from tests.lease_support import LEASE_TABLE, create_lease_table
 
 BUCKET = "archive"
@@ -199,3 +199,37 @@ def test_exports_lists_the_tables_exports_newest_slot_first(aws, capsys, exporte
     assert code == 0 and [r["exportArn"] for r in rows] == [exported["12"], exported["11"]]
     assert rows[0]["slot"] == "2026-12-01T04:00:00+00:00" and rows[0]["status"] == "COMPLETED"
     assert rows[0]["plan"] == "gfs" and rows[0]["rule"] == "monthly" and rows[0]["storageClass"] == "STANDARD"
+
+
+def test_cost_lists_the_archives_exports_by_plan_and_table_at_the_configured_price(
+    aws, capsys, exported, standin, tmp_path
+) -> None:
+    config = tmp_path / "cdk.json"
+    context = {"tablesafe:plans": PLANS, "tablesafe:tagKey": "backup-plan", "tablesafe:archive": {"pricePerGbMonth": 2}}
+    config.write_text(json.dumps({"context": context}))
+    s3 = standin.client("s3")
+    stored = sum(v["Size"] for v in s3.list_object_versions(Bucket=BUCKET).get("Versions", []))
+
+    code, out, _ = run(capsys, "cost", "--json", "--config", str(config))
+
+    assert code == 0
+    archive = json.loads(out)["archive"]
+    assert archive["pricePerGbMonth"] == 2
+    assert [(r["name"], r["exports"]) for r in archive["byPlan"]] == [("gfs", 2)]
+    assert [(r["name"], r["exports"]) for r in archive["byTable"]] == [("orders", 2)]
+    assert 0 < archive["total"]["bytes"] == stored  # every object of both completed exports, as S3 counts it
+    assert archive["total"]["monthlyCost"] == pytest.approx(stored / 1e9 * 2)
+    assert json.loads(out)["monthlyCost"] == pytest.approx(json.loads(out)["total"]["monthlyCost"] + stored / 1e9 * 2)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_cost_shows_the_archive_readable_at_80_columns(aws, capsys, exported, tmp_path, width) -> None:
+    config = tmp_path / "cdk.json"
+    config.write_text(json.dumps({"context": {"tablesafe:plans": PLANS, "tablesafe:tagKey": "backup-plan"}}))
+
+    code, out, _ = run_at(width, capsys, "cost", "--config", str(config))
+
+    assert code == 0
+    assert "archive (exports) by table" in out and "backups and archive:" in out
+    assert not cut_identifiers(out, ["orders", "gfs"]) and "…" not in out, out
+    assert max(len(line) for line in out.splitlines()) <= width

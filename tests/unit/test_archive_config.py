@@ -116,6 +116,11 @@ def test_the_archive_may_be_given_as_json_text_with_dash_c() -> None:
         ({"sourceAccounts": "123456789012"}, "sourceAccounts"),
         ({"sourceAccounts": ["123456789012", "123456789012"]}, "sourceAccounts"),
         ({"retentionDays": 30}, "retentionDays"),
+        ({"pricePerGbMonth": 0}, "pricePerGbMonth"),
+        ({"pricePerGbMonth": -0.004}, "pricePerGbMonth"),
+        ({"pricePerGbMonth": "0.004"}, "pricePerGbMonth"),
+        ({"pricePerGbMonth": True}, "pricePerGbMonth"),
+        ({"pricePerGbMonth": float("inf")}, "pricePerGbMonth"),
     ],
 )
 def test_a_wrong_archive_value_names_its_key(archive: dict[str, Any], key: str) -> None:
@@ -137,3 +142,11 @@ def test_the_bucket_locks_objects_for_the_shortest_export_retention() -> None:
 
     assert lock_days(plans) == 90
     assert lock_days(parse_plans({"a": [DAILY]})) is None
+
+
+def test_the_archive_price_defaults_to_the_storage_class_in_us_east_1_unless_given() -> None:
+    assert parse_context(context()).archive.price_per_gb_month == 0.004  # GLACIER_IR
+    assert parse_context(context(storageClass="DEEP_ARCHIVE")).archive.price_per_gb_month == 0.00099
+    given = parse_context(context(storageClass="DEEP_ARCHIVE", pricePerGbMonth=0.0018)).archive
+    assert given.price_per_gb_month == 0.0018
+    assert parse_context(context(pricePerGbMonth=1)).archive.price_per_gb_month == 1.0

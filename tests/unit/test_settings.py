@@ -25,6 +25,9 @@ def test_the_stack_environment_gives_settings():
     assert settings.dry_run is True
     assert settings.storage_price_per_gb_month == 0.12
     assert settings.rate_limits["CreateBackup"] == 50
+    assert settings.archive_price_per_gb_month == 0.004  # GLACIER_IR's, when the stack does not set it
+    archive = Settings.from_env({**GOOD, "TABLESAFE_ARCHIVE_PRICE_PER_GB_MONTH": "0.00099"})
+    assert archive.archive_price_per_gb_month == 0.00099
 
 
 @pytest.mark.parametrize("missing", sorted(GOOD))
@@ -47,6 +50,7 @@ def test_a_missing_variable_is_named(missing):
         ("TABLESAFE_DRY_RUN", "yes", "TABLESAFE_DRY_RUN"),
         ("TABLESAFE_STORAGE_PRICE_PER_GB_MONTH", "cheap", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"),
         ("TABLESAFE_STORAGE_PRICE_PER_GB_MONTH", "-1", "TABLESAFE_STORAGE_PRICE_PER_GB_MONTH"),
+        ("TABLESAFE_ARCHIVE_PRICE_PER_GB_MONTH", "0", "TABLESAFE_ARCHIVE_PRICE_PER_GB_MONTH"),
         ("TABLESAFE_GLOBAL_TABLES", "some-regions", "TABLESAFE_GLOBAL_TABLES"),
         ("TABLESAFE_RATE_LIMITS", '{"CreateBackup": -5}', "TABLESAFE_RATE_LIMITS"),
         ("TABLESAFE_TIME_RESERVE_SECONDS", "soon", "TABLESAFE_TIME_RESERVE_SECONDS"),

@@ -11,7 +11,7 @@ import boto3
 
 from tablesafe.aws.clients import client_config
 from tablesafe.aws.errors import GatewayError, call
-from tablesafe.aws.exports import ExportInfo, export_info
+from tablesafe.aws.exports import ExportInfo, ObjectVersion, export_info
 
 
 class ExportReads:
@@ -28,10 +28,13 @@ class ExportReads:
         config = client_config(max_attempts=8, max_connections=16, agent="tablesafe-cli")
         return cls(dynamodb=session.client("dynamodb", config=config), s3=session.client("s3", config=config))
 
-    def table_exports(self, table_arn: str) -> list[str]:
-        """The ARNs of every export of the table ListExports knows (all pages; botocore has no paginator)."""
+    def table_exports(self, table_arn: str | None) -> list[str]:
+        """The ARNs of every export of the table (None: of every table of the region) ListExports knows (all pages;
+        botocore has no paginator)."""
         arns: list[str] = []
-        params: dict[str, Any] = {"TableArn": table_arn, "MaxResults": 25}
+        params: dict[str, Any] = {"MaxResults": 25}
+        if table_arn is not None:
+            params["TableArn"] = table_arn
         while True:
             page = self._send(self._dynamodb, "ListExports", self._dynamodb.list_exports, **params)
             arns.extend(s["ExportArn"] for s in page.get("ExportSummaries", []))
@@ -59,6 +62,21 @@ class ExportReads:
         answer = self._send(self._s3, "GetObject", self._s3.get_object, **params)
         body: BinaryIO = answer["Body"]
         return body
+
+    def list_versions(self, bucket: str, prefix: str, owner: str | None = None) -> list[ObjectVersion]:
+        """Every version and delete marker under `prefix` (all pages; a page that fails raises)."""
+        found: list[ObjectVersion] = []
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if owner:
+            params["ExpectedBucketOwner"] = owner
+        while True:
+            page = self._send(self._s3, "ListObjectVersions", self._s3.list_object_versions, **params)
+            for raw in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                found.append(ObjectVersion(raw["Key"], raw.get("VersionId") or "null", int(raw.get("Size", 0) or 0)))
+            if not page.get("IsTruncated"):
+                return found
+            params["KeyMarker"] = page.get("NextKeyMarker")
+            params["VersionIdMarker"] = page.get("NextVersionIdMarker")
 
     def head(self, bucket: str, key: str, owner: str | None = None) -> tuple[str, str | None]:
         """(storage class, Object Lock retain-until as ISO text or None) of one object."""

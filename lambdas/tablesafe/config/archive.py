@@ -1,6 +1,7 @@
 """`tablesafe:archive`: where the exports of `"target": "export"` rules go and how the bucket keeps them.
 
-    {"objectLockMode": "COMPLIANCE", "storageClass": "DEEP_ARCHIVE", "transitionAfterDays": 1}
+    {"objectLockMode": "COMPLIANCE", "storageClass": "DEEP_ARCHIVE", "transitionAfterDays": 1,
+     "pricePerGbMonth": 0.001}
     {"bucketArn": "arn:aws:s3:::acme-archive", "bucketOwner": "210987654321",
      "kmsKeyArn": "arn:aws:kms:eu-west-1:210987654321:key/...", "sourceAccounts": ["123456789012"]}
 
@@ -10,6 +11,7 @@ account's, made by the `TablesafeArchive` stack, whose policy admits `sourceAcco
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ ARCHIVE_KEYS = (
     "storageClass",
     "transitionAfterDays",
     "sourceAccounts",
+    "pricePerGbMonth",
 )
 LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 # S3 lifecycle transition storage classes (AWS::S3::Bucket Transition.StorageClass).
@@ -32,6 +35,18 @@ STORAGE_CLASSES = ("STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_
 # GLACIER_IR by default: objects stay readable at once, so `find-items` and `restore --export` work without an S3
 # restore request first (GLACIER and DEEP_ARCHIVE need one, hours long); DEEP_ARCHIVE is the cheapest.
 DEFAULT_STORAGE_CLASS = "GLACIER_IR"
+# USD per GB-month in us-east-1 (aws.amazon.com/s3/pricing, first tier; INTELLIGENT_TIERING at its frequent-access
+# tier, the most it charges): the default `pricePerGbMonth`, the price of the class exports are kept in once
+# transitioned (the days in S3 Standard before, and requests, are left out: docs/cost.md).
+STORAGE_CLASS_PRICES = {
+    "STANDARD_IA": 0.0125,
+    "ONEZONE_IA": 0.01,
+    "INTELLIGENT_TIERING": 0.023,
+    "GLACIER_IR": 0.004,
+    "GLACIER": 0.0036,
+    "DEEP_ARCHIVE": 0.00099,
+}
+DEFAULT_ARCHIVE_PRICE = STORAGE_CLASS_PRICES[DEFAULT_STORAGE_CLASS]
 DEFAULT_LOCK_MODE = "GOVERNANCE"
 DEFAULT_TRANSITION_DAYS = 1
 EXPORT_PREFIX = "tablesafe"  # every export tablesafe makes lies under this prefix of the bucket
@@ -51,6 +66,7 @@ class Archive:
     storage_class: str = DEFAULT_STORAGE_CLASS
     transition_after_days: int = DEFAULT_TRANSITION_DAYS
     source_accounts: tuple[str, ...] = ()
+    price_per_gb_month: float = DEFAULT_ARCHIVE_PRICE  # USD, for the cost estimate
 
     @property
     def bucket_name(self) -> str | None:
@@ -97,6 +113,7 @@ def parse_archive(key: str, value: object) -> Archive:
         storage_class=str(storage),
         transition_after_days=days,
         source_accounts=_accounts(f"{key}.sourceAccounts", value.get("sourceAccounts", [])),
+        price_per_gb_month=_price(f"{key}.pricePerGbMonth", value.get("pricePerGbMonth"), str(storage)),
     )
 
 
@@ -117,6 +134,14 @@ def _optional(key: str, body: Mapping[str, object], name: str, pattern: re.Patte
     if not isinstance(value, str) or not pattern.match(value):
         raise ConfigError(f"{key}.{name}", value, f"expected {allowed}")
     return value
+
+
+def _price(key: str, value: object, storage_class: str) -> float:
+    if value is None:
+        return STORAGE_CLASS_PRICES[storage_class]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(key, value, "expected a number of USD per GB-month greater than 0, e.g. 0.004")
+    return float(value)
 
 
 def _accounts(key: str, value: object) -> tuple[str, ...]:

@@ -15,10 +15,12 @@ from typing import TypeVar
 
 from tablesafe.aws.clients import rate_limits_from_env
 from tablesafe.config import values
+from tablesafe.config.archive import DEFAULT_ARCHIVE_PRICE
 from tablesafe.config.plans import ConfigError, Plan
 from tablesafe.constants import (
     DEFAULT_GLOBAL_TABLES,
     DEFAULT_STORAGE_PRICE_PER_GB_MONTH,
+    ENV_ARCHIVE_PRICE,
     ENV_BACKUP_NAME_PREFIX,
     ENV_DEFAULT_PLAN,
     ENV_DRY_RUN,
@@ -50,6 +52,7 @@ class Settings:
     backup_name_prefix: str
     dry_run: bool = False
     storage_price_per_gb_month: float = DEFAULT_STORAGE_PRICE_PER_GB_MONTH
+    archive_price_per_gb_month: float = DEFAULT_ARCHIVE_PRICE  # of exports in the archive (pricePerGbMonth)
     global_tables: str = DEFAULT_GLOBAL_TABLES
     rate_limits: Mapping[str, float] = field(default_factory=dict)
     time_reserve_seconds: float = DEFAULT_TIME_RESERVE_SECONDS
@@ -75,7 +78,8 @@ class Settings:
             plans=plans,
             backup_name_prefix=prefix,
             dry_run=_checked(ENV_DRY_RUN, environ.get(ENV_DRY_RUN, "false"), values.boolean),
-            storage_price_per_gb_month=_price(environ),
+            storage_price_per_gb_month=_price(environ, ENV_STORAGE_PRICE, DEFAULT_STORAGE_PRICE_PER_GB_MONTH),
+            archive_price_per_gb_month=_price(environ, ENV_ARCHIVE_PRICE, DEFAULT_ARCHIVE_PRICE),
             global_tables=_checked(
                 ENV_GLOBAL_TABLES, environ.get(ENV_GLOBAL_TABLES, DEFAULT_GLOBAL_TABLES), values.global_tables
             ),
@@ -123,11 +127,11 @@ def _plans(environ: Mapping[str, str]) -> Mapping[str, Plan]:
         raise SettingsError(str(error)) from None
 
 
-def _price(environ: Mapping[str, str]) -> float:
-    raw = environ.get(ENV_STORAGE_PRICE)
+def _price(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
     if raw is None or not raw.strip():
-        return DEFAULT_STORAGE_PRICE_PER_GB_MONTH
-    return _checked(ENV_STORAGE_PRICE, raw, values.price)
+        return default
+    return _checked(name, raw, values.price)
 
 
 def _regions(environ: Mapping[str, str]) -> tuple[str, ...] | None:

@@ -22,6 +22,7 @@ from tablesafe.aws.exports import ExportGateway, ObjectVersion
 from tablesafe.config.plans import Plan
 from tablesafe.observability import logger
 from tablesafe.rules.export_naming import SETTINGS_FILE, ExportSlot, account_prefix, parse_slot_prefix
+from tablesafe.rules.storage import BYTES_PER_GB
 
 SUMMARY_FILE = "manifest-summary.json"
 
@@ -65,6 +66,10 @@ class ExportPruneReport:
     refused: list[str] = field(default_factory=list)  # versions S3 would not delete
     stored_bytes: int = 0
     dry_run: bool = False
+
+    def monthly_cost(self, price_per_gb_month: float) -> float:
+        """USD a month for what the archive still holds of this account and region (every version, kept slots)."""
+        return self.stored_bytes / BYTES_PER_GB * price_per_gb_month
 
     def failure(self) -> str | None:
         if not self.refused:

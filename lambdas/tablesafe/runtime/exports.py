@@ -26,6 +26,7 @@ from tablesafe.constants import (
     M_ARCHIVED_BYTES,
     M_BACKUP_RUN_DURATION,
     M_BACKUP_RUNS_SUCCEEDED,
+    M_ESTIMATED_ARCHIVE_MONTHLY_COST,
     M_EXPORTED_BYTES,
     M_EXPORTS_ALREADY_PRESENT,
     M_EXPORTS_COMPLETED,
@@ -146,13 +147,15 @@ def prune_archive(settings: Settings, now: datetime, function_arn: str, environ:
         return None
     exports = ExportGateway.from_env(session=function_session(), environ=environ)
     report = prune_exports(exports, settings.plans, account_of_arn(function_arn), now, dry_run=settings.dry_run)
-    logger.info("archive pruned", **report.as_dict())
+    cost = report.monthly_cost(settings.archive_price_per_gb_month)
+    logger.info("archive pruned", **report.as_dict(), estimatedMonthlyCost=round(cost, 4))
     document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
     for name, value, unit in (
         (M_EXPORTS_DELETED, len(report.deleted), COUNT),
         (M_EXPORTS_DELETE_FAILED, len(report.refused), COUNT),
         (M_ARCHIVED_BYTES, report.stored_bytes, MetricUnit.Bytes),
         (M_ORPHANED_EXPORTS, len(report.orphaned), COUNT),
+        (M_ESTIMATED_ARCHIVE_MONTHLY_COST, cost, MetricUnit.NoUnit),
     ):
         document.add_metric(name=name, unit=unit, value=value)
     document.flush_metrics()

@@ -18,6 +18,7 @@ from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tablesafe.export.prune import prune_exports
 from tablesafe.export.report import ExportRequest
 from tablesafe.export.run import run_exports
+from tablesafe.runtime.exports import prune_archive
 from tests.lease_support import LEASE_TABLE, create_lease_table
 from tools.standin import StandIn
 from tools.standin.support import create_table
@@ -141,3 +142,19 @@ def test_what_object_lock_still_holds_is_reported_not_hidden(standin, exports) -
 
     assert report.refused and "AccessDenied" in report.refused[0]
     assert report.failure() is not None
+
+
+def test_the_prune_emits_the_archives_estimated_monthly_cost_at_its_price(standin, s3, exports, capsys) -> None:
+    export_months(standin, exports, SLOTS[-2:])
+    capsys.readouterr()
+    settings = Settings.from_env({**ENV, "TABLESAFE_ARCHIVE_PRICE_PER_GB_MONTH": "3"})
+    environ = {"TABLESAFE_ARCHIVE_BUCKET": BUCKET}
+    arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:tablesafe-prune"
+
+    assert prune_archive(settings, datetime(2026, 6, 2, tzinfo=UTC), arn, environ) is None
+
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (metric,) = [d for d in documents if "EstimatedArchiveMonthlyCost" in d]
+    stored = sum(v["Size"] for v in s3.list_object_versions(Bucket=BUCKET).get("Versions", []))
+    assert stored > 0 and metric["ArchivedBytes"] == [stored]
+    assert metric["EstimatedArchiveMonthlyCost"] == [pytest.approx(stored / 1e9 * 3)]

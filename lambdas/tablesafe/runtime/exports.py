@@ -148,7 +148,7 @@ def prune_archive(settings: Settings, now: datetime, function_arn: str, environ:
     exports = ExportGateway.from_env(session=function_session(), environ=environ)
     report = prune_exports(exports, settings.plans, account_of_arn(function_arn), now, dry_run=settings.dry_run)
     cost = report.monthly_cost(settings.archive_price_per_gb_month)
-    logger.info("archive pruned", **report.as_dict(), estimatedMonthlyCost=round(cost, 4))
+    logger.info("archive pruned", **report.as_dict(), estimatedMonthlyCost=round(cost, 6))
     document = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=metrics.service)
     for name, value, unit in (
         (M_EXPORTS_DELETED, len(report.deleted), COUNT),

@@ -4,7 +4,8 @@ A command is a line of a fenced `bash`/`sh`/`shell` block (backslash continuatio
 out), or a `$ ` line of a `text`/`console` block, whose following lines are the output it shows. Its trailing
 comment may say what it needs instead of running here; the markers (README.md, "Commands in these docs"):
 `needs AWS` (an AWS account, or the AWS CLI v2: `needs AWS CLI v2`), `needs PITR` (on since a time the example
-names), `takes minutes`, `until Ctrl-C`, and a
+names), `needs an export` (a completed export of the table: an export rule that has run), `takes minutes`,
+`until Ctrl-C`, and a
 `<placeholder>` in the command itself. `exit code N` in the comment is the exit code it is expected to give.
 `<!-- doc-commands: fresh sandbox -->` before a block runs it on an empty sandbox instead of the sample account.
 """
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell"})
 OUTPUT_LANGUAGES = frozenset({"text", "console"})
-MARKERS = ("needs AWS", "needs PITR", "takes minutes", "until Ctrl-C")
+MARKERS = ("needs AWS", "needs PITR", "needs an export", "takes minutes", "until Ctrl-C")
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _PLACEHOLDER = re.compile(r"<[A-Za-z][^<>]*>")
 _EXIT_CODE = re.compile(r"exit code (\d+)")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {"tablesafe", "tablesafe_cli"}
-# Imported here but not needed: the interpreter's own (__mp_main__, setuptools' _distutils_hack .pth), and certifi,
+# Imported here but not needed: the interpreter's own (__mp_main__, setuptools' _distutils_hack .pth and the
+# __editable__ finder of `pip install -e .`), and certifi,
 # which botocore.httpsession imports only if it is there (it falls back to its own CA bundle).
 NOT_NEEDED = {"__mp_main__", "_distutils_hack", "certifi"}
 
@@ -61,6 +62,7 @@ def test_every_module_the_cli_imports_comes_from_a_declared_dependency() -> None
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     imported = set(json.loads(run.stdout)) - FIRST_PARTY - set(sys.stdlib_module_names) - {"__main__"} - NOT_NEEDED
+    imported = {m for m in imported if not m.startswith("__editable__")}
     owners = metadata.packages_distributions()
     missing = {
         module: owners.get(module, ["?"])

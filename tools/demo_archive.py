@@ -69,7 +69,9 @@ def run_archive_demo(console: Console, *, standin: StandIn | None = None) -> Arc
     account = ArchiveAccount()
     outdir = Path(tempfile.mkdtemp(prefix="tablesafe-demo-archive-"))
     own = standin is None
-    standin = standin or StandIn.running().__enter__()
+    # Started here and stopped in the finally below (StandIn.running()'s context manager, left unreferenced, would
+    # be collected and stop the stand-in at once).
+    standin = standin or StandIn().start()
     try:
         with console.status("Synthesizing app.py with a monthly export rule ..."):
             assembly = synthesize(outdir, ARCHIVE_CONTEXT)

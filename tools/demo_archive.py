@@ -70,8 +70,11 @@ def run_archive_demo(console: Console, *, standin: StandIn | None = None) -> Arc
     outdir = Path(tempfile.mkdtemp(prefix="tablesafe-demo-archive-"))
     own = standin is None
     # Started here and stopped in the finally below (StandIn.running()'s context manager, left unreferenced, would
-    # be collected and stop the stand-in at once).
-    standin = standin or StandIn().start()
+    # be collected and stop the stand-in at once); moto's accounts live in the process, so the demo's tables before
+    # this part are cleared first.
+    if standin is None:
+        standin = StandIn().start()
+        standin.reset()
     try:
         with console.status("Synthesizing app.py with a monthly export rule ..."):
             assembly = synthesize(outdir, ARCHIVE_CONTEXT)

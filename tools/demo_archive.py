@@ -150,10 +150,12 @@ def _recover(standin: StandIn, account: ArchiveAccount) -> None:
     ddb.delete_item(TableName="ledger", Key=key)
     account.lines.append(f"ledger entry {json.dumps(LOST)} deleted by mistake")
     argv = ["--region", "us-east-1"]
-    found, out = _cli(cli, ["find-items", "ledger", "--export", "latest", "--key", json.dumps(LOST), *argv])
+    found, out = _cli(cli, standin, ["find-items", "ledger", "--export", "latest", "--key", json.dumps(LOST), *argv])
     account.lines.append(f"$ tablesafe find-items ledger --export latest --key '{json.dumps(LOST)}'\n  {out.strip()}")
     code, copied = _cli(
-        cli, ["copy-items", "--from-export", "latest", "--to", "ledger", "--key", json.dumps(LOST), "--json", *argv]
+        cli,
+        standin,
+        ["copy-items", "--from-export", "latest", "--to", "ledger", "--key", json.dumps(LOST), "--json", *argv],
     )
     back = ddb.get_item(TableName="ledger", Key=key).get("Item")
     summary = json.loads(copied) if code == 0 else {}
@@ -167,13 +169,19 @@ def _recover(standin: StandIn, account: ArchiveAccount) -> None:
         account.lines.append("the entry is back as the November export held it")
 
 
-def _cli(cli: Any, argv: list[str]) -> tuple[int, str]:
+def _cli(cli: Any, standin: StandIn, argv: list[str]) -> tuple[int, str]:
     import contextlib
     import os
+    from unittest import mock
 
     out = StringIO()
     cwd = os.getcwd()
-    with tempfile.TemporaryDirectory() as empty, contextlib.redirect_stdout(out):
+    # the CLI as an operator runs it against the stand-in: its endpoint and fake credentials in the environment
+    with (
+        tempfile.TemporaryDirectory() as empty,
+        contextlib.redirect_stdout(out),
+        mock.patch.dict(os.environ, standin.env()),
+    ):
         os.chdir(empty)  # the CLI reads ./cdk.json: here the defaults (tag backup-plan)
         try:
             code = cli.main(argv)

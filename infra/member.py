@@ -31,6 +31,7 @@ READ_ONLY_ACTIONS = (
     "dynamodb:ListExports",
     "dynamodb:DescribeExport",
     "tag:GetResources",
+    "backup:ListProtectedResources",  # which tables AWS Backup protects: one listing for the region
     "backup:ListRecoveryPointsByResource",
 )
 

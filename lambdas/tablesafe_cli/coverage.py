@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from tablesafe.aws.dynamodb import Backup
+from tablesafe.aws.recovery_points import RecoveryPoint
 from tablesafe.aws.tables import PitrState, RestoredFrom
 from tablesafe.config.plans import Plan
 from tablesafe.drill.names import drill_prefix, is_ours
@@ -17,10 +18,14 @@ from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import parse_scheduled
 from tablesafe.rules.opt_in import OPT_OUT_VALUE, assigned_plan
 from tablesafe.rules.storage import STORED_STATUSES
+from tablesafe_cli.aws_backup import AwsBackupCoverage, summarize
 from tablesafe_cli.config import CliConfig
 from tablesafe_cli.formatting import format_age
 
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
+# An untagged table counts as protected by AWS Backup while its newest completed recovery point is at most this old:
+# 1.5 x a daily schedule (the factor of our own rules, and AWS Backup's most common frequency); docs/restore.md.
+AWS_BACKUP_WITHIN = timedelta(hours=36)
 
 
 class Kind(StrEnum):
@@ -41,11 +46,12 @@ class FlagKind(StrEnum):
     UNTAGGED_COPY = "untagged-copy"  # a restored or drill table without a plan tag: no backups, as expected
     OPTED_OUT = "opted-out"  # tagged `none` under tablesafe:defaultPlan: left out on purpose
     DRILL = "drill"  # a drilled plan's table with no passing restore drill within 1.5 x everyDays
+    AWS_BACKUP_ONLY = "aws-backup-only"  # no plan tag, but an AWS Backup recovery point within AWS_BACKUP_WITHIN
 
 
-# By default every kind fails the run but an untagged copy (`restore` leaves the plan tag off on purpose) and an
-# opted-out table (left out on purpose too).
-DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY, FlagKind.OPTED_OUT}
+# By default every kind fails the run but an untagged copy (`restore` leaves the plan tag off on purpose), an
+# opted-out table (left out on purpose too) and a table AWS Backup protects in time (a team migrating from it).
+DEFAULT_FAIL_ON = frozenset(FlagKind) - {FlagKind.UNTAGGED_COPY, FlagKind.OPTED_OUT, FlagKind.AWS_BACKUP_ONLY}
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class TableStatus:
     kind: Kind = Kind.TABLE
     restored_from: RestoredFrom | None = None
     by_default: bool = False  # the plan is tablesafe:defaultPlan's, the table carrying no plan tag
+    aws_backup: AwsBackupCoverage | None = None  # its AWS Backup recovery points; None: not read
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -155,6 +162,7 @@ class TableStatus:
             "kind": self.kind.value,
             "restoredFrom": _origin(self.restored_from),
             "flagKinds": [flag.kind.value for flag in self.issues],
+            "awsBackup": self.aws_backup.as_dict() if self.aws_backup is not None else None,
             "failing": self.fails(fail_on),
         }
 
@@ -197,15 +205,21 @@ def assess_table(  # noqa: PLR0913
     home_tag: str | None = None,
     table_id: str | None = None,
     origin: TableOrigin = TableOrigin(),
+    recovery_points: Sequence[RecoveryPoint] | None = None,
 ) -> TableStatus:
     """One table's status and flags: unprotected, unknown plan, stale rule, PITR off although the plan asks for it.
 
     Backups of an earlier table of the same name (another TableId) are counted apart: they protect nothing now. A
-    restored or drill table without a plan tag is an untagged copy, not an unprotected table.
+    restored or drill table without a plan tag is an untagged copy, not an unprotected table. `recovery_points`:
+    AWS Backup's (None: not read); a DynamoDB backup among them is counted as a recovery point, not twice.
     """
     tables = incarnations(backups, table_id, exists=True)
     earlier = [b for b in backups if not tables.is_current(b) and b.status in STORED_STATUSES]
     stored = [b for b in backups if tables.is_current(b) and b.status in STORED_STATUSES]
+    aws_backup = None
+    if recovery_points is not None:
+        aws_backup = summarize(recovery_points, [b.arn for b in stored], [b.arn for b in earlier])
+        stored = [b for b in stored if b.arn not in aws_backup.arns]
     kind = origin.kind
     flags: list[Flag] = []
     rules: list[RuleStatus] = []
@@ -220,7 +234,7 @@ def assess_table(  # noqa: PLR0913
     elif tag_value is None and kind is not Kind.TABLE:
         flags.append(Flag(FlagKind.UNTAGGED_COPY, f"a {kind.value} copy: no plan tag"))
     elif tag_value is None:
-        flags.append(Flag(FlagKind.UNPROTECTED, "unprotected: no plan tag"))
+        flags.append(_untagged(aws_backup, now))
     elif plan is None:
         flags.append(Flag(FlagKind.UNKNOWN_PLAN, f"unknown plan {tag_value!r}"))
     else:
@@ -245,6 +259,7 @@ def assess_table(  # noqa: PLR0913
         kind=kind,
         restored_from=origin.restored_from,
         by_default=assignment.by_default,
+        aws_backup=aws_backup,
     )
 
 
@@ -267,6 +282,18 @@ def rule_statuses(
         stale = checked and (age is None or age > limit)
         statuses.append(RuleStatus(rule=rule.name, limit=limit, last=last, age=age, stale=stale))
     return statuses
+
+
+def _untagged(aws_backup: AwsBackupCoverage | None, now: datetime) -> Flag:
+    """A table without a plan tag: protected by AWS Backup only while its newest completed point is recent."""
+    last = aws_backup.last if aws_backup is not None else None
+    if last is None:
+        return Flag(FlagKind.UNPROTECTED, "unprotected: no plan tag")
+    if now - last <= AWS_BACKUP_WITHIN:
+        return Flag(FlagKind.AWS_BACKUP_ONLY, "protected by AWS Backup only (no plan tag)")
+    age, limit = format_age(now - last), format_age(AWS_BACKUP_WITHIN)
+    message = f"unprotected: no plan tag; AWS Backup's last recovery point {age} old (limit {limit})"
+    return Flag(FlagKind.UNPROTECTED, message)
 
 
 def _stale_flag(rule: RuleStatus) -> str:

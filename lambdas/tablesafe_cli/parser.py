@@ -24,8 +24,10 @@ STATUS_EXIT_CODES = (
     "configuration. Flag kinds: unprotected (no plan tag), unknown-plan (a plan tag naming no configured plan), "
     "stale (a rule with no AVAILABLE backup younger than 1.5 of its intervals), pitr (PITR off although the plan "
     "asks for it), untagged-copy (a table made by a restore, or a restore drill, without a plan tag), drill (a "
-    "drilled plan's table with no passing restore drill within 1.5 x everyDays). Default: "
-    "every kind but untagged-copy. A table made by a restore or a drill is marked so ('kind' in --json)."
+    "drilled plan's table with no passing restore drill within 1.5 x everyDays), opted-out (tagged none under "
+    "tablesafe:defaultPlan), aws-backup-only (no plan tag, but an AWS Backup recovery point within 36 h). Default: "
+    "every kind but untagged-copy, opted-out and aws-backup-only. A table made by a restore or a drill is marked so "
+    "('kind' in --json)."
 )
 
 

@@ -136,6 +136,7 @@ def test_the_read_only_role_reads_coverage_and_can_write_nothing(org: Org) -> No
         "dynamodb:ListTables",  # tables
         "tag:GetResources",  # tags
         "dynamodb:ListBackups",  # our backups
+        "backup:ListProtectedResources",  # which tables AWS Backup protects
         "backup:ListRecoveryPointsByResource",  # AWS Backup's
         "dynamodb:DescribeContinuousBackups",  # PITR
         "dynamodb:ListExports",  # exports

@@ -146,8 +146,9 @@ class StandInApp:
             return error_reply(error, self._content_type(call))
         for route in self.routes:
             routed = route(call)
-            if routed is not None:
-                self.calls.record(operation, outcome.REJECTED if routed.status >= 400 else outcome.OK, None)
+            if routed is not None:  # a route may name a REST call's operation (call.operation) as it answers it
+                code = routed.error_code if routed.status >= 400 else None
+                self.calls.record(call.operation, outcome.REJECTED if routed.status >= 400 else outcome.OK, code)
                 return routed
         faulty = self.faults.active and bool(call.target)  # faults apply to JSON-protocol (X-Amz-Target) calls
         if faulty:

@@ -22,6 +22,7 @@ from botocore.config import Config
 from moto.moto_api._internal.models import moto_api_backend
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from tools.standin.aws_backup import AwsBackup
 from tools.standin.calls import Calls
 from tools.standin.faults import DEFAULT_SEED, Faults
 from tools.standin.fidelity import Fidelity
@@ -120,6 +121,8 @@ class StandIn:
         self.faults = Faults()
         self.calls = Calls()
         self.app = StandInApp(self.fidelity, self.faults, self.calls)
+        self.aws_backup = AwsBackup(self.fidelity)  # AWS Backup's recovery points (moto has none)
+        self.app.routes.append(self.aws_backup.route)
         self._host = host
         self._port = port
         self._server: _StandInServer | None = None
@@ -209,6 +212,7 @@ class StandIn:
         with self.fidelity.lock:
             moto_api_backend.reset()
             self.fidelity.reset()
+        self.aws_backup.reset()
         self.faults.clear()
         self.faults.seed(DEFAULT_SEED)
         self.calls.reset()
@@ -333,6 +337,23 @@ class StandIn:
         return self.fidelity.add_foreign_backup(
             self.account_id, region or self.region, table, name, backup_type, created, table_id
         )
+
+    def add_recovery_point(
+        self,
+        table: str,
+        *,
+        vault: str = "Default",
+        created: datetime | None = None,
+        status: str = "COMPLETED",
+        advanced: bool = True,
+        region: str | None = None,
+    ) -> str:
+        """An AWS Backup recovery point of `table`; returns its ARN. `advanced` (AWS Backup's advanced DynamoDB
+        features): only AWS Backup lists it; otherwise it is also a DynamoDB backup of type AWS_BACKUP."""
+        return self.aws_backup.add_recovery_point(
+            self.account_id, region or self.region, table, vault=vault, created=created, status=status,
+            advanced=advanced,
+        )  # fmt: skip
 
     @property
     def internal_errors(self) -> list[str]:

@@ -181,3 +181,13 @@ def lease_client(session: boto3.Session | None = None, *, region_name: str | Non
     config = client_config(max_attempts=8, max_connections=4, read_timeout=10, agent="tablesafe-lease")
     client: DynamoDBClient = (session or boto3.Session()).client("dynamodb", config=config, region_name=region_name)
     return client
+
+
+def recovery_point_client(
+    session: boto3.Session | None = None, *, region_name: str | None = None, max_attempts: int = 8
+) -> Any:
+    """AWS Backup's client for the coverage view's reads (ListProtectedResources, ListRecoveryPointsByResource):
+    standard retries, a pool as large as status's workers. Not paced: AWS Backup's calls are REST (no X-Amz-Target
+    for the Pacer to read), and status makes one listing and one call per table AWS Backup protects."""
+    config = client_config(max_attempts=max_attempts, max_connections=8, agent="tablesafe-cli")
+    return (session or boto3.Session()).client("backup", config=config, region_name=region_name)

@@ -12,6 +12,7 @@ from rich.markup import escape
 from tablesafe.aws.drill_records import DrillRecord
 from tablesafe.aws.dynamodb import Backup, TableNotFound
 from tablesafe.rules.home_region import HOME_REGION_TAG
+from tablesafe_cli.aws_backup import AwsBackupReader, aws_backup_reader
 from tablesafe_cli.context import Context
 from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, may_be_drill, table_origin
 from tablesafe_cli.drills import drill_note, drill_records, record_json, with_drills
@@ -34,7 +35,8 @@ def cmd_status(ctx: Context) -> int:
     """Every table of the region, its plan, last backups and PITR; exit 1 when a flag of a --fail-on kind is raised."""
     now = ctx.clock()
     fail_on: frozenset[FlagKind] = ctx.args.fail_on
-    statuses = sorted(_statuses(ctx, now), key=lambda s: s.name)
+    aws_backup = aws_backup_reader(ctx.session, ctx.region)
+    statuses = sorted(_statuses(ctx, now, aws_backup), key=lambda s: s.name)
     found = drill_records(ctx)
     drills = found.get([s.name for s in statuses if s.plan is not None]) if found is not None else {}
     statuses = with_drills(statuses, drills, ctx.config.plans, now)
@@ -45,12 +47,15 @@ def cmd_status(ctx: Context) -> int:
         "tables": [{**s.as_dict(fail_on), "lastDrill": record_json(drills.get(s.name))} for s in statuses],
         "flagged": len(failing),
         "failOn": sorted(kind.value for kind in fail_on),
+        "awsBackup": aws_backup.as_dict(),
     }
+    for problem in aws_backup.problems():
+        ctx.note(problem)
     ctx.emit(data, lambda: _render(ctx, statuses, now, fail_on, drills))
     return 1 if failing else 0
 
 
-def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
+def _statuses(ctx: Context, now: datetime, aws_backup: AwsBackupReader) -> list[TableStatus]:
     """Each table's status, read eight tables at a time; a table deleted since the listing is left out."""
     with ctx.progress() as progress:
         task = progress.add_task("listing tables and backups", total=None)
@@ -59,6 +64,7 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
         by_table: dict[str, list[Backup]] = defaultdict(list)
         for backup in ctx.backups.iter_backups(backup_type="ALL"):
             by_table[backup.table_name].append(backup)
+        aws_backup.load()
         progress.update(task, description="reading tables", total=len(names), completed=0)
 
         def inspect(name: str) -> TableStatus | None:
@@ -83,6 +89,7 @@ def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
                 home_tag=home,
                 table_id=details.table_id,
                 origin=table_origin(name, ctx.config.prefix, tags, details.restored_from),
+                recovery_points=aws_backup.points(name),
             )
 
         statuses: list[TableStatus] = []
@@ -113,6 +120,8 @@ def _render(
             notes.append(f"[dim]a {s.kind.value} table[/]")
         if s.replicas:
             notes.append(f"[dim]replicas {', '.join(s.replicas)}; backups in {s.backups_region}[/]")
+        if s.aws_backup is not None and (note := s.aws_backup.note()) is not None:
+            notes.append(f"[dim]{escape(note)}[/]")
         if s.earlier_backups:
             notes.append(f"[dim]+{s.earlier_backups} backup(s) of {s.earlier_tables} earlier table(s)[/]")
         for index, r in enumerate(s.rules or (None,)):

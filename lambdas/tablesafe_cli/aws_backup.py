@@ -12,17 +12,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tablesafe.aws.clients import recovery_point_client
+from tablesafe.aws.dynamodb import Backup
 from tablesafe.aws.errors import GatewayError
 from tablesafe.aws.recovery_points import ProtectedTable, RecoveryPoint, RecoveryPointGateway
+from tablesafe_cli.formatting import format_age
 
 HOLDING = frozenset({"COMPLETED", "AVAILABLE"})  # a point one can restore from (PARTIAL is not a whole backup)
 GONE = frozenset({"DELETING", "EXPIRED"})  # listed, but holding nothing any more
+# An untagged table counts as protected by AWS Backup while its newest completed recovery point is at most this old:
+# 1.5 x a daily schedule (the factor of our own rules, and AWS Backup's most common frequency); docs/restore.md.
+AWS_BACKUP_WITHIN = timedelta(hours=36)
 
 
 class RecoveryPointSource(Protocol):
@@ -88,6 +93,29 @@ def summarize(
         also_dynamodb_backups=len(arns & set(dynamodb_arns)),
         arns=arns,
     )
+
+
+def counted_once(
+    points: Sequence[RecoveryPoint] | None, stored: list[Backup], earlier: Sequence[Backup]
+) -> tuple[AwsBackupCoverage | None, list[Backup]]:
+    """The table's AWS Backup summary (None: not read) and its DynamoDB backups that are not among the points, so
+    that no backup is counted twice; `stored` and `earlier`: the current and earlier tables' backups."""
+    if points is None:
+        return None, stored
+    coverage = summarize(points, [b.arn for b in stored], [b.arn for b in earlier])
+    return coverage, [b for b in stored if b.arn not in coverage.arns]
+
+
+def untagged_verdict(coverage: AwsBackupCoverage | None, now: datetime) -> tuple[bool, str]:
+    """Whether AWS Backup alone protects a table without a plan tag (its newest completed point is at most
+    AWS_BACKUP_WITHIN old), and the flag's message."""
+    last = coverage.last if coverage is not None else None
+    if last is None:
+        return False, "unprotected: no plan tag"
+    if now - last <= AWS_BACKUP_WITHIN:
+        return True, "protected by AWS Backup only (no plan tag)"
+    age, limit = format_age(now - last), format_age(AWS_BACKUP_WITHIN)
+    return False, f"unprotected: no plan tag; AWS Backup's last recovery point {age} old (limit {limit})"
 
 
 class AwsBackupReader:

@@ -18,14 +18,11 @@ from tablesafe.rules.incarnations import incarnations
 from tablesafe.rules.naming import parse_scheduled
 from tablesafe.rules.opt_in import OPT_OUT_VALUE, assigned_plan
 from tablesafe.rules.storage import STORED_STATUSES
-from tablesafe_cli.aws_backup import AwsBackupCoverage, summarize
+from tablesafe_cli.aws_backup import AwsBackupCoverage, counted_once, untagged_verdict
 from tablesafe_cli.config import CliConfig
 from tablesafe_cli.formatting import format_age
 
 STALE_FACTOR = 1.5  # a rule is stale when its last backup is older than 1.5x its interval (as the alarm)
-# An untagged table counts as protected by AWS Backup while its newest completed recovery point is at most this old:
-# 1.5 x a daily schedule (the factor of our own rules, and AWS Backup's most common frequency); docs/restore.md.
-AWS_BACKUP_WITHIN = timedelta(hours=36)
 
 
 class Kind(StrEnum):
@@ -46,7 +43,7 @@ class FlagKind(StrEnum):
     UNTAGGED_COPY = "untagged-copy"  # a restored or drill table without a plan tag: no backups, as expected
     OPTED_OUT = "opted-out"  # tagged `none` under tablesafe:defaultPlan: left out on purpose
     DRILL = "drill"  # a drilled plan's table with no passing restore drill within 1.5 x everyDays
-    AWS_BACKUP_ONLY = "aws-backup-only"  # no plan tag, but an AWS Backup recovery point within AWS_BACKUP_WITHIN
+    AWS_BACKUP_ONLY = "aws-backup-only"  # no plan tag, but a recent AWS Backup recovery point (aws_backup.py)
 
 
 # By default every kind fails the run but an untagged copy (`restore` leaves the plan tag off on purpose), an
@@ -216,10 +213,7 @@ def assess_table(  # noqa: PLR0913
     tables = incarnations(backups, table_id, exists=True)
     earlier = [b for b in backups if not tables.is_current(b) and b.status in STORED_STATUSES]
     stored = [b for b in backups if tables.is_current(b) and b.status in STORED_STATUSES]
-    aws_backup = None
-    if recovery_points is not None:
-        aws_backup = summarize(recovery_points, [b.arn for b in stored], [b.arn for b in earlier])
-        stored = [b for b in stored if b.arn not in aws_backup.arns]
+    aws_backup, stored = counted_once(recovery_points, stored, earlier)
     kind = origin.kind
     flags: list[Flag] = []
     rules: list[RuleStatus] = []
@@ -234,7 +228,8 @@ def assess_table(  # noqa: PLR0913
     elif tag_value is None and kind is not Kind.TABLE:
         flags.append(Flag(FlagKind.UNTAGGED_COPY, f"a {kind.value} copy: no plan tag"))
     elif tag_value is None:
-        flags.append(_untagged(aws_backup, now))
+        by_aws_backup, message = untagged_verdict(aws_backup, now)
+        flags.append(Flag(FlagKind.AWS_BACKUP_ONLY if by_aws_backup else FlagKind.UNPROTECTED, message))
     elif plan is None:
         flags.append(Flag(FlagKind.UNKNOWN_PLAN, f"unknown plan {tag_value!r}"))
     else:
@@ -282,18 +277,6 @@ def rule_statuses(
         stale = checked and (age is None or age > limit)
         statuses.append(RuleStatus(rule=rule.name, limit=limit, last=last, age=age, stale=stale))
     return statuses
-
-
-def _untagged(aws_backup: AwsBackupCoverage | None, now: datetime) -> Flag:
-    """A table without a plan tag: protected by AWS Backup only while its newest completed point is recent."""
-    last = aws_backup.last if aws_backup is not None else None
-    if last is None:
-        return Flag(FlagKind.UNPROTECTED, "unprotected: no plan tag")
-    if now - last <= AWS_BACKUP_WITHIN:
-        return Flag(FlagKind.AWS_BACKUP_ONLY, "protected by AWS Backup only (no plan tag)")
-    age, limit = format_age(now - last), format_age(AWS_BACKUP_WITHIN)
-    message = f"unprotected: no plan tag; AWS Backup's last recovery point {age} old (limit {limit})"
-    return Flag(FlagKind.UNPROTECTED, message)
 
 
 def _stale_flag(rule: RuleStatus) -> str:

@@ -10,9 +10,9 @@ import pytest
 from tablesafe.aws.dynamodb import Backup
 from tablesafe.aws.errors import GatewayError, Throttled
 from tablesafe.aws.recovery_points import ProtectedTable, RecoveryPoint
-from tablesafe_cli.aws_backup import AwsBackupReader, summarize
+from tablesafe_cli.aws_backup import AWS_BACKUP_WITHIN, AwsBackupReader, summarize
 from tablesafe_cli.config import CliConfig
-from tablesafe_cli.coverage import AWS_BACKUP_WITHIN, DEFAULT_FAIL_ON, FlagKind, assess_table, parse_fail_on
+from tablesafe_cli.coverage import DEFAULT_FAIL_ON, FlagKind, assess_table, parse_fail_on
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"

@@ -90,8 +90,9 @@ class MemberStack(StackSetStack):
         Validations.of(role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
-                reason="The coverage view reads every table of the account; ListTables, ListBackups, ListExports and "
-                "GetResources support no resource-level permissions, and every action here is read-only.",
+                reason="The coverage view reads every table of the account; ListTables, ListBackups, ListExports, "
+                "GetResources and AWS Backup's ListProtectedResources support no resource-level permissions, and "
+                "every action here is read-only.",
             )
         )
         return role

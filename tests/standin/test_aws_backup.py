@@ -1,8 +1,8 @@
 """AWS Backup's recovery points of DynamoDB tables as the AWS Backup API reference describes them, through boto3.
 
 Followed: API_ListProtectedResources and API_ListRecoveryPointsByResource (MaxResults 1..1000, NextToken, the
-documented errors), the common error AccessDeniedException, and "Advanced DynamoDB backup" (a backup of a table
-without AWS Backup's advanced features is a DynamoDB backup of type AWS_BACKUP too).
+documented errors), the common error AccessDeniedException, and API_ListBackups (a backup AWS Backup made of a
+table without its advanced DynamoDB features is a DynamoDB backup of type AWS_BACKUP too).
 """
 
 from __future__ import annotations

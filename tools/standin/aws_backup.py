@@ -23,10 +23,11 @@ Where AWS leaves the behaviour open, the stand-in takes the stricter way, so tha
   stand-in takes to include the table's DynamoDB backups made without AWS Backup (USER, SYSTEM), as points with no
   vault; true lists only AWS Backup's.
 
-Recovery points are seeded with `add_recovery_point`. One of a table with AWS Backup's advanced DynamoDB features
-(ARN `arn:aws:backup:<region>:<account>:recovery-point:<uuid>`) exists only here; one of a table without them is a
-DynamoDB backup of type AWS_BACKUP too ("Advanced DynamoDB backup": ListBackups lists those; its ARN is the
-recovery point's ARN).
+Recovery points are seeded with `add_recovery_point`. One of a table with AWS Backup's advanced features for
+DynamoDB (ARN `arn:aws:backup:<region>:<account>:recovery-point:<uuid>`) exists only here; one of a table without
+them is also a DynamoDB backup of type AWS_BACKUP, which ListBackups lists under the same ARN (API_ListBackups:
+BackupType AWS_BACKUP, and "to retrieve the complete list of backups made with AWS Backup, use the AWS Backup list
+API").
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from tablesafe.aws.clients import BackupClients, TableClients, backup_clients, client_config, table_clients
 from tablesafe.aws.drill_records import DrillRecord, DrillRecords
@@ -34,25 +35,21 @@ def gateways(region: str = "us-east-1") -> ScanGateways:
     return ScanGateways(tables=TableGateway(table_clients(session)), backups=DynamoDbGateway(backup_clients(session)))
 
 
-def dead_gateways(region: str) -> ScanGateways:
-    """Gateways whose endpoint refuses every connection."""
+def dead_client(service: str, region: str, *, retries: int = 1):
+    """A client whose endpoint refuses every connection."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"  # closed again below: nothing listens there
-    session = boto3.Session(region_name=region)
-    retrying = client_config(max_attempts=1, max_connections=4)
-    once = client_config(max_attempts=0, max_connections=4)
+    config = client_config(max_attempts=retries, max_connections=4)
+    return boto3.Session(region_name=region).client(service, endpoint_url=url, config=config)
 
-    def client(service: str, config=retrying):
-        return session.client(service, endpoint_url=url, config=config)
 
+def dead_gateways(region: str) -> ScanGateways:
+    """Gateways whose endpoints refuse every connection."""
+    dynamodb, once = dead_client("dynamodb", region), dead_client("dynamodb", region, retries=0)
     return ScanGateways(
-        tables=TableGateway(
-            TableClients(client("dynamodb"), client("dynamodb", once), client("application-autoscaling"))
-        ),
-        backups=DynamoDbGateway(
-            BackupClients(client("dynamodb"), client("dynamodb", once), client("resourcegroupstaggingapi"))
-        ),
+        tables=TableGateway(TableClients(dynamodb, once, dead_client("application-autoscaling", region))),
+        backups=DynamoDbGateway(BackupClients(dynamodb, once, dead_client("resourcegroupstaggingapi", region))),
     )
 
 
@@ -190,3 +187,38 @@ def test_the_scan_reads_its_clock_once_and_reports_the_tables_it_found_and_read(
     assert (scan.account, scan.region, scan.time) == (ACCOUNT, "us-east-1", NOW)
     assert [s.name for s in scan.statuses] == ["ledger", "orders"]
     assert spy.found == [2] and spy.read == 2
+
+
+def test_access_denied_on_a_list_call_makes_the_target_unreachable(ddb):
+    session = boto3.Session(region_name="us-east-1")
+    clients = table_clients(session)
+    stubber = Stubber(clients.dynamodb)
+    stubber.add_client_error("list_tables", "AccessDeniedException", "not authorized to perform: dynamodb:ListTables")
+    stubber.activate()
+    connection = Connection(
+        ScanGateways(tables=TableGateway(clients), backups=DynamoDbGateway(backup_clients(session)))
+    )
+
+    fleet = scan_targets([Target(ACCOUNT, "us-east-1")], lambda target: connection, config=CONFIG, now=NOW)
+
+    assert fleet.scans == []
+    (error,) = fleet.unreachable
+    assert error.error == "ListTables: access denied: not authorized to perform: dynamodb:ListTables"
+
+
+def test_last_exports_that_cannot_be_read_leave_the_target_incomplete(ddb):
+    monthly = {"name": "monthly", "schedule": "cron(0 4 1 * ? *)", "retentionDays": 365, "minKeep": 1}
+    plans = {"daily": {"rules": [*RULES, {**monthly, "target": "export"}], "pitr": {"enabled": True}}}
+    reads = ExportReads(dynamodb=dead_client("dynamodb", "us-east-1"), s3=None)
+
+    fleet = scan_targets(
+        [Target(ACCOUNT, "us-east-1")],
+        lambda target: Connection(gateways(), exports=reads),
+        config=CliConfig(plans=parse_plans(plans)),
+        now=NOW,
+    )
+
+    (target,) = fleet.scans
+    assert target.exports is None and len(target.scan.statuses) == 2
+    (error,) = fleet.incomplete
+    assert error.what == "last exports" and error.error.startswith("cannot reach AWS")

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tablesafe.config.plans import parse_plans
+from tablesafe_cli.commands.status import status_rows
 from tablesafe_cli.coverage import DEFAULT_FAIL_ON, Flag, FlagKind, TableStatus
 from tablesafe_cli.fleet import AccountSummary, FleetScan, TargetError, TargetScan, summaries
 from tablesafe_cli.status_scan import RegionScan
@@ -77,3 +79,16 @@ def test_accounts_and_regions_are_checked_and_kept_in_order_once():
         parse_regions("eu-west-1,Europe")
     with pytest.raises(ValueError, match="account ids"):
         parse_accounts(",")
+
+
+def test_a_drilled_tables_last_drill_shows_as_unknown_when_the_drills_could_not_be_read():
+    rules = [{"name": "daily", "schedule": "cron(0 3 * * ? *)", "retentionDays": 35, "minKeep": 3}]
+    plans = parse_plans({"daily": {"rules": rules, "drill": {"everyDays": 7}}, "plain": rules})
+    statuses = [table("orders"), table("ledger", plan="plain")]
+
+    unknown = status_rows(statuses, NOW, DEFAULT_FAIL_ON, None, plans)
+    known = status_rows(statuses, NOW, DEFAULT_FAIL_ON, {}, plans)
+
+    assert "last drill unknown" in unknown[0][-1] and "not drilled yet" not in unknown[0][-1]
+    assert "not drilled yet" in known[0][-1]
+    assert unknown[1][-1] == known[1][-1] == ""  # a plan without drills has no last drill to know

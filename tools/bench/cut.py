@@ -20,7 +20,16 @@ from tablesafe.rules.retention import longest_retention
 from tools.bench import model
 from tools.bench.cloud import Cloud
 from tools.bench.model import Figures
-from tools.bench.scenarios import MIN_KEEP, RETENTION_DAYS, Conditions, PruneSeed, Result, _check_prune, seed_prune
+from tools.bench.scenarios import (
+    MIN_KEEP,
+    RETENTION_DAYS,
+    Conditions,
+    PruneSeed,
+    Result,
+    _check_prune,
+    quiet_logs,
+    seed_prune,
+)
 from tools.bench.scenarios import settings as bench_settings
 
 MEMORY_TARGET_MB = 256  # the prune's peak during a retention cut
@@ -100,6 +109,7 @@ def _prune_days(
     run_settings: Any, now: datetime, budget: float, invocations_a_day: int, max_days: int
 ) -> tuple[list[list[Invocation]], float, float, float]:
     """In the prune's own process: the days' invocations until the backlog is cleared, their time and the peak RSS."""
+    quiet_logs()  # formatted as in Lambda, written nowhere: a spawned process starts with the logger's defaults
     gateway = DynamoDbGateway(backup_clients(rate_limits=run_settings.rate_limits))  # a warm container's clients
     days: list[list[Invocation]] = []
     busy = cpu = 0.0

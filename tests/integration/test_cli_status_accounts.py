@@ -105,10 +105,12 @@ def test_fail_on_none_still_exits_1_for_an_unreachable_account_only(two_accounts
     assert run(capsys, "status", "--accounts", f"{shop.account},{lab.account}", "--fail-on", "none")[0] == 1
 
 
-def test_organization_reads_every_active_account(standin, aws, capsys):
+def test_organization_reads_every_active_account_and_lists_the_others_as_skipped(standin, aws, capsys):
     org = Organization(standin)
     shop = org.member("shop")
     shop.table("orders", "daily", backed_up=True)
+    closed = org.member("closed")
+    standin.client("organizations").close_account(AccountId=closed.account)
     # The management account reads itself through the role too (its own administrator makes it).
     standin.client("iam").create_role(RoleName="TablesafeReadOnly", AssumeRolePolicyDocument=trust_policy(HUB))
 
@@ -118,7 +120,8 @@ def test_organization_reads_every_active_account(standin, aws, capsys):
     assert code == 0, data
     assert sorted(data["accounts"]) == sorted([HUB, shop.account])
     assert [t["table"] for t in data["tables"]] == ["orders"]
-    assert data["unreachable"] == [] and data["skipped"] == []
+    assert data["unreachable"] == []
+    assert data["skipped"] == [{"account": closed.account, "name": "closed", "state": "SUSPENDED"}]
 
 
 def test_a_role_name_that_the_account_does_not_have_is_unreachable(two_accounts, capsys):

@@ -153,21 +153,24 @@ class AwsBackupReader:
         """Whether every table's recovery points were read."""
         return self._protected is not None and not self._failures
 
-    def problems(self) -> list[str]:
-        """One line per action and error: `AWS Backup not read in account 123456789012, eu-west-1: ...`."""
-        if not self._failures:
-            return []
-        where = f"account {self._account()}, {self._source.region}"
+    def failures(self) -> list[str]:
+        """One line per action and error: `backup:ListRecoveryPointsByResource failed for 2 table(s) (a, b): ...`."""
         lines = []
         for (action, code), (message, tables) in sorted(self._failures.items()):
             names = sorted(tables)
             more = ", ..." if len(names) > 3 else ""
             which = f" for {len(names)} table(s) ({', '.join(names[:3])}{more})" if names else ""
-            lines.append(
-                f"AWS Backup not read in {where}: backup:{action} failed{which}: {code}: {message};"
-                " its recovery points are not counted"
-            )
+            lines.append(f"backup:{action} failed{which}: {code}: {message}")
         return lines
+
+    def problems(self) -> list[str]:
+        """The failures, naming the account and region: `AWS Backup not read in account 1234..., eu-west-1: ...`."""
+        if not self._failures:
+            return []
+        where = f"account {self._account()}, {self._source.region}"
+        return [
+            f"AWS Backup not read in {where}: {line}; its recovery points are not counted" for line in self.failures()
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         """status --json's `awsBackup`: whether everything was read, and what was not."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.integration.accounts_support import Organization
 from tests.integration.cli_support import run
 from tests.integration.test_cli_status_exit import make_table
 
@@ -92,3 +93,43 @@ def test_a_denied_listing_of_one_tables_points_names_the_action_and_the_table(th
     assert code == 1 and "legacy" in out
     (line,) = [line for line in err.splitlines() if "AWS Backup not read" in line]
     assert "backup:ListRecoveryPointsByResource failed for 2 table(s) (legacy, orders): AccessDeniedException" in line
+
+
+# -- every account: the member's AWS Backup through the read-only role ------------------------------------------
+
+
+@pytest.fixture
+def member_with_aws_backup(standin, aws):
+    """`shop`, a member account: `legacy` protected by AWS Backup only, `scratch` by nothing."""
+    org = Organization(standin)
+    shop = org.member("shop")
+    shop.table("legacy")
+    shop.table("scratch")
+    standin.aws_backup.add_recovery_point(shop.account, "us-east-1", "legacy", created=datetime.now(UTC))
+    return shop
+
+
+def test_every_accounts_view_counts_a_members_aws_backup_as_protection(member_with_aws_backup, capsys) -> None:
+    shop = member_with_aws_backup
+
+    code, out, _ = run(capsys, "status", "--accounts", shop.account, "--json")
+
+    data = json.loads(out)
+    found = {t["table"]: t for t in data["tables"]}
+    assert code == 1 and data["incomplete"] == []  # scratch is unprotected
+    assert found["legacy"]["flagKinds"] == ["aws-backup-only"] and found["legacy"]["awsBackup"]["recoveryPoints"] == 1
+    (summary,) = data["summary"]
+    assert (summary["protected"], summary["unprotected"]) == (1, 1)
+
+
+def test_a_members_aws_backup_that_cannot_be_read_makes_the_target_incomplete(member_with_aws_backup, standin, capsys):
+    shop = member_with_aws_backup
+    standin.aws_backup.refuse("ListProtectedResources")
+
+    code, out, _ = run(capsys, "status", "--accounts", shop.account, "--json")
+
+    data = json.loads(out)
+    (incomplete,) = data["incomplete"]
+    assert (incomplete["account"], incomplete["what"]) == (shop.account, "AWS Backup recovery points")
+    assert incomplete["error"].startswith("backup:ListProtectedResources failed: AccessDeniedException")
+    assert code == 1 and {t["table"]: t["awsBackup"] for t in data["tables"]} == {"legacy": None, "scratch": None}

@@ -170,3 +170,8 @@ def test_reset_forgets_points_and_refusals(standin, backup) -> None:
     standin.aws_backup.refuse("ListProtectedResources")
     standin.reset()
     assert backup.list_protected_resources()["Results"] == []
+
+
+def test_the_rest_of_aws_backup_is_still_moto(backup) -> None:
+    backup.create_backup_vault(BackupVaultName="prod")
+    assert [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]] == ["prod"]

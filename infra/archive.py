@@ -154,33 +154,8 @@ class ArchiveExports(Construct):
             bucket_arn, bucket_name, key_arn = archive.bucket_arn, archive.bucket_name or "", archive.kms_key_arn
             nag_bucket = archive.bucket_arn
         folder = f"{EXPORT_PREFIX}/{stack.account}/{stack.region}/"
-        export_plans = sorted(p.name for p in config.plans.values() if any(r.exports for r in p.rules))
         tables = stack.format_arn(service="dynamodb", resource="table", resource_name="*")
-        statements = [
-            iam.PolicyStatement(
-                sid="ExportTablesOfExportPlans",
-                actions=["dynamodb:ExportTableToPointInTime"],
-                resources=[tables],
-                conditions={"StringEquals": {f"aws:ResourceTag/{config.tag_key}": export_plans}},
-            ),
-            iam.PolicyStatement(
-                sid="DescribeExportsAndTableSettings",
-                actions=["dynamodb:DescribeExport", "dynamodb:DescribeTimeToLive"],
-                resources=[tables, f"{tables}/export/*"],
-            ),
-            iam.PolicyStatement(
-                sid="WriteExportsUnderOwnFolder",
-                actions=[*EXPORT_WRITE_ACTIONS, *EXPORT_READ_ACTIONS],
-                resources=[f"{bucket_arn}/{folder}*"],
-            ),
-            iam.PolicyStatement(
-                sid="ListOwnFolder",
-                actions=["s3:ListBucket"],
-                resources=[bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{folder}*"]}},
-            ),
-            iam.PolicyStatement(sid="CheckExportsInFlight", actions=["dynamodb:Scan"], resources=[lease_table_arn]),
-        ]
+        statements = _export_statements(config, tables, bucket_arn, folder, lease_table_arn)
         if key_arn is not None:
             statements.append(iam.PolicyStatement(sid="EncryptExports", actions=KEY_USE_ACTIONS, resources=[key_arn]))
         for statement in statements:
@@ -321,3 +296,48 @@ class TablesafeArchiveStack(Stack):
                 conditions={"StringEquals": {"aws:PrincipalAccount": list(accounts)}},
             )
         )
+
+
+def _export_statements(
+    config: TablesafeConfig, tables: str, bucket_arn: str, folder: str, lease_table_arn: str
+) -> list[iam.PolicyStatement]:
+    """The backup role's grants for exports: of the export plans' tables, under its own folder of the archive."""
+    export_plans = sorted(p.name for p in config.plans.values() if any(r.exports for r in p.rules))
+    statements = [
+        iam.PolicyStatement(
+            sid="ExportTablesOfExportPlans",
+            actions=["dynamodb:ExportTableToPointInTime"],
+            resources=[tables],
+            conditions={"StringEquals": {f"aws:ResourceTag/{config.tag_key}": export_plans}},
+        ),
+        iam.PolicyStatement(
+            sid="DescribeExportsAndTableSettings",
+            actions=["dynamodb:DescribeExport", "dynamodb:DescribeTimeToLive"],
+            resources=[tables, f"{tables}/export/*"],
+        ),
+        iam.PolicyStatement(
+            sid="WriteExportsUnderOwnFolder",
+            actions=[*EXPORT_WRITE_ACTIONS, *EXPORT_READ_ACTIONS],
+            resources=[f"{bucket_arn}/{folder}*"],
+        ),
+        iam.PolicyStatement(
+            sid="ListOwnFolder",
+            actions=["s3:ListBucket"],
+            resources=[bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{folder}*"]}},
+        ),
+        iam.PolicyStatement(sid="CheckExportsInFlight", actions=["dynamodb:Scan"], resources=[lease_table_arn]),
+    ]
+    # tablesafe:defaultPlan: its tables carry no plan tag at all, so the tag condition above never matches them;
+    # `Null` true matches a request whose table lacks the key (IAM JSON policy reference, "Condition operator to
+    # check existence of condition keys"). A table tagged `none` or with another plan stays outside both.
+    if config.default_plan in export_plans:
+        statements.append(
+            iam.PolicyStatement(
+                sid="ExportTablesOfTheDefaultPlan",
+                actions=["dynamodb:ExportTableToPointInTime"],
+                resources=[tables],
+                conditions={"Null": {f"aws:ResourceTag/{config.tag_key}": "true"}},
+            )
+        )
+    return statements

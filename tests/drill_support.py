@@ -127,6 +127,7 @@ class World:
     validator_timeout: int = 5
     read_units: float = 100_000.0
     page_limit: int = 10_000
+    default_plan: str | None = None  # tablesafe:defaultPlan
 
     def __post_init__(self) -> None:
         self.ddb = self.standin.client("dynamodb")
@@ -185,6 +186,7 @@ class World:
             plans=parse_plans(self.plans_json),
             read_units=self.read_units,
             time_reserve_seconds=5,
+            default_plan=self.default_plan,
         )
 
     def run(self, *, time_left: float | Callable[[], float] = 600.0, leases: bool = True) -> DrillReport:

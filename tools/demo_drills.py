@@ -136,5 +136,8 @@ class _Discovery:
     def find_tagged_tables(self, tag_key: str) -> list[Any]:
         return self._gateway.find_tagged_tables(tag_key)
 
+    def find_tables(self, tag_key: str) -> list[Any]:
+        return self._gateway.find_tables(tag_key)
+
     def list_backups(self, *, table_name: str | None = None) -> list[Any]:
         return self._gateway.list_backups(table_name=table_name)

@@ -112,12 +112,26 @@ def test_the_backup_role_may_export_and_write_under_its_folder_but_delete_nothin
     export = by_sid["ExportTablesOfExportPlans"]
     assert actions_of(export) == ["dynamodb:ExportTableToPointInTime"]
     assert export["Condition"] == {"StringEquals": {"aws:ResourceTag/backup-plan": ["gfs"]}}
+    assert "ExportTablesOfTheDefaultPlan" not in by_sid  # no default plan: only tagged tables are exported
     write = by_sid["WriteExportsUnderOwnFolder"]
     assert "s3:PutObject" in actions_of(write)
     assert "tablesafe/" in json.dumps(write["Resource"]) and "us-east-1" not in json.dumps(write["Resource"])
     backup_actions = {a for s in policy_statements(made, role="BackupFunctionsBackupRole") for a in actions_of(s)}
     assert "s3:PutObject" in backup_actions
     assert not any(a.startswith("s3:Delete") or a in ("s3:*", "s3:BypassGovernanceRetention") for a in backup_actions)
+
+
+def test_with_an_exporting_default_plan_the_backup_role_may_export_tables_without_the_plan_tag(tmp_path: Path) -> None:
+    overrides = {"tablesafe:regions": [REGION], "tablesafe:plans": PLANS, "tablesafe:defaultPlan": "gfs"}
+    synthesized = synthesize(tmp_path, overrides)
+    by_sid = {s.get("Sid"): s for s in policy_statements(synthesized)}
+
+    untagged = by_sid["ExportTablesOfTheDefaultPlan"]
+    assert actions_of(untagged) == ["dynamodb:ExportTableToPointInTime"]
+    assert untagged["Condition"] == {"Null": {"aws:ResourceTag/backup-plan": "true"}}
+    assert by_sid["ExportTablesOfExportPlans"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/backup-plan": ["gfs"]}
+    }
 
 
 def test_only_the_prune_role_may_delete_and_only_under_its_folder(made: Synthesized) -> None:

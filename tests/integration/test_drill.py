@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tablesafe.drill import names
 from tablesafe.drill.report import Verdict
-from tests.drill_support import World
+from tablesafe.runtime.cold_start import cold_start
+from tablesafe.runtime.drill_wiring import drill_wiring
+from tests.drill_support import World, plans
+from tests.lease_support import LEASE_TABLE
+from tools.standin.support import create_table, fill
 
 
 @pytest.fixture
@@ -125,3 +130,47 @@ def test_a_count_that_outlasts_an_invocation_goes_on_in_the_next_one(world: Worl
     world.clock.advance(minutes=15)
     (result,) = world.run().results
     assert result.verdict is Verdict.PASSED and result.counted_items == 120
+
+
+def test_under_a_default_plan_an_untagged_table_is_drilled_but_not_an_opted_out_one_nor_the_drill_table(
+    standin,
+) -> None:
+    world = World(standin, default_plan="daily")
+    create_table(world.ddb, "orders")  # no plan tag: the default plan's, and the plan is drilled
+    fill(world.ddb, "orders", 12)
+    create_table(world.ddb, "sandbox", {"backup-plan": "none"})  # opted out
+    arn = world.backup("orders")
+    world.backup("sandbox")
+
+    first = world.run()
+    drill = names.drill_table_name("tablesafe", "orders", arn)
+    assert first.started == [drill]
+    assert "sandbox" not in first.waiting  # (the lease table, untagged and without backups, waits for one)
+
+    world.clock.advance(minutes=15)
+    second = world.run()  # the drill table (tagged tablesafe:drill, no plan tag) is no table of the default plan
+    (result,) = second.results
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert second.started == [] and drill not in second.waiting and second.waiting == first.waiting
+    assert world.drill_tables() == []
+
+
+def test_the_drill_function_reads_the_default_plan_from_the_environment_the_stack_sets(standin, monkeypatch) -> None:
+    environment = {
+        "TABLESAFE_TAG_KEY": "backup-plan",
+        "TABLESAFE_PLANS": json.dumps(plans()),
+        "TABLESAFE_BACKUP_NAME_PREFIX": "tablesafe",
+        "TABLESAFE_LEASE_TABLE": LEASE_TABLE,
+        "TABLESAFE_DEFAULT_PLAN": "daily",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    cold_start.cache_clear()
+    drill_wiring.cache_clear()
+    try:
+        _, settings = drill_wiring()
+    finally:
+        cold_start.cache_clear()
+        drill_wiring.cache_clear()
+
+    assert settings.default_plan == "daily"

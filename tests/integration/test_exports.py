@@ -113,6 +113,23 @@ def test_each_table_of_the_plan_gets_one_export_under_its_slot_prefix(ddb, s3, g
     assert any(key.startswith(f"{prefix}/AWSDynamoDB/") and key.endswith("manifest-summary.json") for key in keys(s3))
 
 
+def test_under_a_default_plan_every_untagged_table_is_exported_but_no_opted_out_or_drill_table(ddb, gateways) -> None:
+    create_table(ddb, "orders")  # never tagged: found by ListTables alone
+    create_table(ddb, "users", {"team": "shop"})  # tagged, not with the plan tag
+    create_table(ddb, "sandbox", {"backup-plan": "none"})  # opted out
+    drill = "tablesafe-drill-orders-0123456789ab"
+    create_table(ddb, drill, {"tablesafe:drill": "orders"})  # a restore drill's table: the drill deletes it
+    tables(ddb, "reports")
+    table_gateway, exports = gateways
+    settings = Settings.from_env({**ENV, "TABLESAFE_DEFAULT_PLAN": "gfs"})
+
+    report = run_exports(table_gateway, exports, settings, REQUEST)
+
+    started = report.tables(ExportOutcome.STARTED).keys()
+    assert started - {LEASE_TABLE} == {"orders", "users", "reports"} and not report.failed  # the stack's lease
+    assert [len(exports_of(ddb, t)) for t in ("orders", "sandbox", drill)] == [1, 0, 0]  # table has no tag either
+
+
 def test_the_tables_settings_are_written_beside_the_export(ddb, s3, gateways) -> None:
     tables(ddb, "orders")
     ddb.update_time_to_live(TableName="orders", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})

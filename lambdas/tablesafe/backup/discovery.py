@@ -9,14 +9,12 @@ from tablesafe.aws.dynamodb import DynamoDbGateway, TaggedTable
 from tablesafe.backup.report import BackupReport, BackupRequest
 from tablesafe.config.settings import Settings
 from tablesafe.observability import logger
-from tablesafe.rules.drill_tables import is_drill_table
-from tablesafe.rules.opt_in import Assignment, assigned_plan
+from tablesafe.rules.opt_in import Assignment, assigned_plan, table_assignment
 
 
 def assignment(table: TaggedTable, default_plan: str | None, prefix: str) -> Assignment:
     """The table's plan as rules/opt_in.py decides it; `prefix` (the backup name prefix) tells drill tables."""
-    drill = is_drill_table(table.name, table.tags, prefix)
-    return assigned_plan(table.tag_value if table.tagged else None, default_plan, drill_table=drill)
+    return table_assignment(table.name, table.tag_value if table.tagged else None, table.tags, default_plan, prefix)
 
 
 def select_tables(

@@ -26,6 +26,7 @@ from tablesafe.drill.steps import Gateway, Records, Steps
 from tablesafe.drill.verification import PAGE_LIMIT, UnitBudget
 from tablesafe.observability import logger
 from tablesafe.rules.naming import parse_scheduled
+from tablesafe.rules.opt_in import table_assignment
 from tablesafe.slots.lease import ClaimState, LeaseKey, SlotLeases
 
 DRILL_LEASE = LeaseKey("drill", "all", "all", datetime(2000, 1, 1, tzinfo=UTC))  # one lease for the region's drills
@@ -35,6 +36,7 @@ class Discovery(Protocol):
     """The tagged tables and their backups (aws/dynamodb.py's gateway)."""
 
     def find_tagged_tables(self, tag_key: str) -> list[Any]: ...
+    def find_tables(self, tag_key: str) -> list[Any]: ...
     def list_backups(self, *, table_name: str | None = None) -> list[Any]: ...
 
 
@@ -61,6 +63,7 @@ class DrillSettings:
     plans: Mapping[str, Plan]
     read_units: float
     time_reserve_seconds: float = 60.0
+    default_plan: str | None = None  # tablesafe:defaultPlan: the plan of every table without the plan tag
 
 
 def run_drills(
@@ -110,11 +113,7 @@ def _run(
         page_limit=page_limit,
     )
     drilled = {name for name, plan in settings.plans.items() if plan.drill is not None}
-    tables = {
-        t.name: t.tag_value
-        for t in (deps.discovery.find_tagged_tables(settings.tag_key) if drilled else [])
-        if t.tag_value in drilled
-    }
+    tables = _drilled_tables(deps.discovery, settings, drilled) if drilled else {}
     # source table -> plan, of the drills still going after this pass (taken-up tables among them)
     in_flight: dict[str, str] = {}
     found = _drill_tables(deps.drills, settings.backup_name_prefix, tables, report, in_flight)
@@ -149,6 +148,20 @@ def _run(
             logger.error("drill start failed", table=candidate.table, error=str(error))
     report.in_flight += len(report.started)
     report.overdue = selection.overdue_by_plan(tables, settings.plans, deps.records.get(sorted(tables)), now())
+
+
+def _drilled_tables(discovery: Discovery, settings: DrillSettings, drilled: set[str]) -> dict[str, str]:
+    """Table -> plan, of the drilled plans' tables: tagged with one, or with tablesafe:defaultPlan every table without
+    the tag but those opted out and the drill tables themselves (rules/opt_in.py), as the backup run finds them."""
+    if settings.default_plan is None:
+        return {t.name: t.tag_value for t in discovery.find_tagged_tables(settings.tag_key) if t.tag_value in drilled}
+    found: dict[str, str] = {}
+    for t in discovery.find_tables(settings.tag_key):
+        tag = t.tag_value if t.tagged else None
+        plan = table_assignment(t.name, tag, t.tags, settings.default_plan, settings.backup_name_prefix).plan
+        if plan is not None and plan in drilled:
+            found[t.name] = plan
+    return found
 
 
 def _drill_tables(

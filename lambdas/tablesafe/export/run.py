@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from tablesafe.export.report import ExportOutcome, ExportReport, ExportRequest, 
 from tablesafe.observability import logger
 from tablesafe.rules.export_naming import ExportSlot, account_of_arn
 from tablesafe.rules.naming import SLOT_FORMAT
+from tablesafe.rules.opt_in import table_assignment
 
 LIVE = frozenset({"IN_PROGRESS", "COMPLETED"})
 
@@ -44,11 +46,11 @@ def run_exports(
     clock: Callable[[], float] = time.time,
     workers: int = 4,
 ) -> ExportReport:
-    """Export every table tagged with the request's plan for its slot (see the module docstring)."""
+    """Export every table of the request's plan for its slot (see the module docstring)."""
     started = time.monotonic()
     plan, rule, slot = request.plan, request.rule, request.slot
     report = ExportReport(plan, rule, slot)
-    mine = [t for t in tables.find_tagged_tables(settings.tag_key) if t.tag_value == plan]
+    mine = plan_tables(tables, settings, plan)
     logger.info("tables discovered for export", plan=plan, rule=rule, targets=len(mine), slot=slot.isoformat())
     pitr = settings.plans[plan].pitr
     recovery_days = pitr.recovery_period_days if pitr is not None else 35
@@ -66,6 +68,19 @@ def run_exports(
         _log(result, plan, rule, slot)
     report.duration_seconds = time.monotonic() - started
     return report
+
+
+def plan_tables(tables: DynamoDbGateway, settings: Settings, plan: str) -> list[TaggedTable]:
+    """The plan's tables, as the backup run finds them: tagged with the plan, or with `tablesafe:defaultPlan` every
+    table of the region without the tag but those opted out and tablesafe's own drill tables (rules/opt_in.py)."""
+    default_plan, prefix = settings.default_plan, settings.backup_name_prefix
+    if default_plan is None:
+        return [t for t in tables.find_tagged_tables(settings.tag_key) if t.tag_value == plan]
+    return [
+        t
+        for t in tables.find_tables(settings.tag_key)
+        if table_assignment(t.name, t.tag_value if t.tagged else None, t.tags, default_plan, prefix).plan == plan
+    ]
 
 
 class _TableExports:
@@ -87,6 +102,17 @@ class _TableExports:
         self.clock = clock
 
     def export(self, table: TaggedTable) -> TableExport:
+        if not table.arn:  # found by ListTables alone (never tagged, under tablesafe:defaultPlan): its ARN first
+            try:
+                table = replace(table, arn=self.tables.describe_table(table.name).arn)
+            except TableNotFound:
+                return TableExport(
+                    table.name, ExportOutcome.SKIPPED, "table no longer exists (deleted after discovery)"
+                )
+            except GatewayError as error:
+                return TableExport(
+                    table.name, ExportOutcome.FAILED, f"{error.operation}: {error.code}: {error.message}"
+                )
         slot = ExportSlot(account_of_arn(table.arn), self.exports.region, table.name, self.plan, self.rule, self.slot)
         try:
             return self._export(table, slot)

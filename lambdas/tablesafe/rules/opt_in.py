@@ -8,7 +8,10 @@ a parameter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from tablesafe.rules.drill_tables import is_drill_table
 
 OPT_OUT_VALUE = "none"
 
@@ -38,3 +41,11 @@ def assigned_plan(tag_value: str | None, default_plan: str | None, *, drill_tabl
     if tag_value == OPT_OUT_VALUE:
         return Assignment(None, opted_out=True)
     return Assignment(tag_value)
+
+
+def table_assignment(
+    name: str, tag_value: str | None, tags: Mapping[str, str], default_plan: str | None, prefix: str
+) -> Assignment:
+    """A found table's Assignment, as every job decides it (backups, exports, drills): `tag_value` None for a table
+    without the plan tag, `tags` all its tags (for the drill fence), `prefix` the backup name prefix."""
+    return assigned_plan(tag_value, default_plan, drill_table=is_drill_table(name, tags, prefix))

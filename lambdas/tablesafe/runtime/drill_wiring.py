@@ -46,6 +46,7 @@ def drill_wiring() -> tuple[DrillDeps, DrillSettings]:
         plans=settings.plans,
         read_units=read_units(os.environ),
         time_reserve_seconds=settings.time_reserve_seconds,
+        default_plan=settings.default_plan,
     )
 
 

@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from moto.dynamodb.models.table import Backup as MotoBackup
+from moto.iam.models import iam_backends
 
 from tools.standin import StandIn
 from tools.standin.fidelity import (
@@ -180,6 +181,21 @@ class Cloud:
             self.standin.fidelity.set_replicas(
                 account or self.standin.account_id, region or self.standin.region, table, regions
             )
+
+    def create_role(self, account: str, role_name: str, trusted_account: str) -> str:
+        """A role in `account` that `trusted_account` may assume (the member accounts' read-only role); its ARN."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = iam_backends[account]["aws"].create_role(role_name, json.dumps(trust), "/", None, "", [], None)
+        return str(role.arn)
 
     def seed_listed_backups(
         self, backups: Sequence[tuple[str, str, datetime]], region: str | None = None, account: str | None = None

@@ -11,11 +11,12 @@ from aws_cdk import aws_sns as sns
 from cdk_stacksets import StackSetStack
 from constructs import Construct
 
+from tablesafe import constants
 from tablesafe.config.context import TablesafeConfig
 
 from .construct import Tablesafe
 
-READ_ONLY_ROLE_NAME = "TablesafeReadOnly"
+READ_ONLY_ROLE_NAME = constants.READ_ONLY_ROLE_NAME
 HUB_TOPIC_NAME = "tablesafe-organization-alarms"
 HUB_ACCOUNT_PARAMETER = "HubAccountId"
 SINK_PARAMETER = "ObservabilitySinkArn"
@@ -33,6 +34,11 @@ READ_ONLY_ACTIONS = (
     "tag:GetResources",
     "backup:ListRecoveryPointsByResource",
 )
+# Where a member has restore drills: each table's last drill, an item of the lease table (BatchGetItem on that table
+# only), and the lease table's name, in the drill function's environment (GetFunctionConfiguration of that function
+# only). Both read; neither lists or reads anything else.
+DRILL_RECORD_ACTIONS = ("dynamodb:BatchGetItem",)
+DRILL_FUNCTION_ACTIONS = ("lambda:GetFunctionConfiguration",)
 
 
 class MemberStack(StackSetStack):
@@ -86,6 +92,19 @@ class MemberStack(StackSetStack):
         role.add_to_principal_policy(
             iam.PolicyStatement(sid="ReadBackupCoverage", actions=list(READ_ONLY_ACTIONS), resources=["*"])
         )
+        drills = self.tablesafe.drills
+        if drills is not None:
+            leases = self.tablesafe.functions.leases.table
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadLastDrills", actions=list(DRILL_RECORD_ACTIONS), resources=[leases.table_arn]
+                )
+            )
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="FindLastDrills", actions=list(DRILL_FUNCTION_ACTIONS), resources=[drills.function.function_arn]
+                )
+            )
         Validations.of(role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",

@@ -5,6 +5,7 @@
 - `standin`: the embedded AWS stand-in (tools/standin), reset for the test, with AWS_ENDPOINT_URL pointing at it.
 - `moto_aws`: plain in-process moto (mock_aws) for unit tests that want a quick fake.
 - `aws`: a DynamoDB client of the stand-in, the test running from an empty directory (the CLI's tests).
+- `log_lines`: the functions' JSON log lines written during the test, parsed.
 - `fast_retries`: botocore's backoff a hundredth as long (the fault-injection suite).
 - `assembly`, `runner`: the app synthesized through app.py once per process, and its functions run on the stand-in.
 - Node on PATH for jsii (infra, e2e and reliability synthesize the app), and the figures tests record, printed.
@@ -12,11 +13,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 
+from tablesafe.observability import logger
 from tools.lambda_runner import CloudAssembly, LambdaRunner, synthesize
 from tools.standin import StandIn
 
@@ -109,6 +112,14 @@ def aws(standin: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> An
     (tag backup-plan, plan daily with rule daily, prefix tablesafe)."""
     monkeypatch.chdir(tmp_path)
     return standin.client("dynamodb")
+
+
+@pytest.fixture
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
+    """The functions' JSON log lines (Powertools Logger) written during the test, parsed."""
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    return lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
 
 
 # -- the fault-injection suite -------------------------------------------------------------------------------------

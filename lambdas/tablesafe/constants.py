@@ -27,6 +27,10 @@ ENV_ARCHIVE_OWNER: Final = "TABLESAFE_ARCHIVE_OWNER"  # optional: the bucket's a
 ENV_ARCHIVE_PRICE: Final = "TABLESAFE_ARCHIVE_PRICE_PER_GB_MONTH"
 ENV_ARCHIVE_KMS_KEY: Final = "TABLESAFE_ARCHIVE_KMS_KEY"  # optional: the KMS key ARN exports are encrypted with
 
+# The role every member account of tablesafe:organization gets for the hub (infra/member.py), which
+# `tablesafe status --accounts/--organization` assumes by default.
+READ_ONLY_ROLE_NAME: Final = "TablesafeReadOnly"
+
 METRICS_NAMESPACE: Final = "Tablesafe"
 SERVICE_BACKUP: Final = "tablesafe-backup"
 SERVICE_PRUNE: Final = "tablesafe-prune"

@@ -73,6 +73,7 @@ class Context:
             rate_limits = rate_limits_from_env()
         except ValueError as error:
             raise UsageError(str(error)) from None
+        self.rate_limits = rate_limits  # for the clients a command builds itself (status --accounts)
         try:
             session = boto3.Session(profile_name=args.profile, region_name=args.region)
             session.events.register("needs-retry", give_up_unreachable)  # every client of the session inherits it

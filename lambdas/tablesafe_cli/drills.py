@@ -12,6 +12,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import boto3
+
 from tablesafe.aws.drill_records import DrillRecord, DrillRecords
 from tablesafe.aws.errors import GatewayError, call
 from tablesafe.config.plans import Plan
@@ -26,10 +28,15 @@ DRILL_FUNCTION_NAME = "tablesafe-drill"  # infra/drills.py names it so
 
 def drill_records(ctx: Context) -> DrillRecords | None:
     """The drill records of the region: --lease-table, or the drill function's; None when drills are not deployed."""
-    session = ctx.session
-    name = getattr(ctx.args, "lease_table", None)
+    return find_drill_records(ctx.session, ctx.region, getattr(ctx.args, "lease_table", None))
+
+
+def find_drill_records(session: boto3.Session, region: str, lease_table: str | None) -> DrillRecords | None:
+    """The drill records in `lease_table`, or in the drill function's lease table (GetFunctionConfiguration, with
+    the session's credentials); None when the region has no drill function."""
+    name = lease_table
     if not name:
-        client = session.client("lambda", region_name=ctx.region)
+        client = session.client("lambda", region_name=region)
         try:
             answer = call(
                 "GetFunctionConfiguration",
@@ -43,7 +50,7 @@ def drill_records(ctx: Context) -> DrillRecords | None:
         name = answer.get("Environment", {}).get("Variables", {}).get(ENV_LEASE_TABLE)
         if not name:
             return None
-    return DrillRecords(str(name), client=session.client("dynamodb", region_name=ctx.region))
+    return DrillRecords(str(name), client=session.client("dynamodb", region_name=region))
 
 
 def with_drills(

@@ -19,16 +19,12 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError
 from rich.console import Console
 
-from tablesafe.aws.dynamodb import GatewayError, TableNotFound
+from tablesafe.aws.dynamodb import GatewayError
 from tablesafe_cli.context import Context, utc_now
-from tablesafe_cli.errors import Failure, Interrupted, UsageError
+from tablesafe_cli.errors import Failure, Interrupted, UsageError, explain
 from tablesafe_cli.item_keys import SelectionError
 from tablesafe_cli.parser import build_parser
 from tablesafe_cli.restore import RestoreError
-
-CREDENTIAL_CODES = frozenset(
-    {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "InvalidSignatureException"}
-)
 
 
 def main(
@@ -56,7 +52,7 @@ def main(
         return _fail(str(error), 2)
     except GatewayError as error:
         # botocore rejects a malformed parameter (a table name too short, say) before sending anything.
-        return _fail(_explain(error), 2 if error.code == "ParamValidationError" else 1)
+        return _fail(explain(error), 2 if error.code == "ParamValidationError" else 1)
     except BotoCoreError as error:
         return _fail(f"AWS: {error}", 1)
     except TimeoutError as error:
@@ -65,23 +61,6 @@ def main(
         return _fail(str(error), 130)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
-
-
-def _explain(error: GatewayError) -> str:
-    """One line for an AWS error the operator can act on."""
-    if error.code == "NoCredentialsError":
-        return "no AWS credentials found: pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID"
-    if error.code in CREDENTIAL_CODES:
-        return f"AWS does not accept these credentials ({error.code}): check --profile or AWS_PROFILE"
-    if error.code in ("AccessDeniedException", "AccessDenied"):
-        return f"{error.operation}: access denied: {error.message}"
-    if error.code == "ParamValidationError":
-        return error.message
-    if error.code in ("EndpointConnectionError", "ConnectTimeoutError"):
-        return f"cannot reach AWS: {error.message}"
-    if isinstance(error, TableNotFound):
-        return f"{error.operation}: table not found ({error.message})"
-    return f"{error.operation} failed: {error.code}: {error.message}"
 
 
 def _fail(message: str, code: int) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
+from tablesafe.aws.accounts import ROLE_NAME
+from tablesafe.constants import READ_ONLY_ROLE_NAME
 from tablesafe_cli import limits
 from tablesafe_cli.commands.backup import cmd_backup
 from tablesafe_cli.commands.backups import cmd_backups
@@ -14,13 +16,15 @@ from tablesafe_cli.commands.drill import cmd_drill
 from tablesafe_cli.commands.exports import cmd_exports
 from tablesafe_cli.commands.find_items import cmd_find_items
 from tablesafe_cli.commands.restore import cmd_restore
-from tablesafe_cli.commands.status import cmd_status
+from tablesafe_cli.commands.status_accounts import cmd_status_any
 from tablesafe_cli.copy_report import Mode
 from tablesafe_cli.coverage import DEFAULT_FAIL_ON, FlagKind, parse_fail_on
 from tablesafe_cli.errors import UsageError
+from tablesafe_cli.targets import parse_accounts, parse_regions
 
 STATUS_EXIT_CODES = (
-    "Exit codes: 0 no table raised a flag of a --fail-on kind; 1 one did (or AWS failed); 2 bad command line or "
+    "Exit codes: 0 no table raised a flag of a --fail-on kind; 1 one did (or AWS failed, or with --accounts or "
+    "--organization an account or region could not be read); 2 bad command line or "
     "configuration. Flag kinds: unprotected (no plan tag), unknown-plan (a plan tag naming no configured plan), "
     "stale (a rule with no AVAILABLE backup younger than 1.5 of its intervals), pitr (PITR off although the plan "
     "asks for it), untagged-copy (a table made by a restore, or a restore drill, without a plan tag), drill (a "
@@ -41,6 +45,26 @@ def _fail_on(text: str) -> frozenset[FlagKind]:
         return parse_fail_on(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _accounts(text: str) -> tuple[str, ...]:
+    try:
+        return parse_accounts(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _regions(text: str) -> tuple[str, ...]:
+    try:
+        return parse_regions(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _role_name(text: str) -> str:
+    if not ROLE_NAME.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-)")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,12 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="every table, its plan, last backups and PITR; exit 1 if any is flagged",
         description="Every table of the region, its plan, the last AVAILABLE backup of each rule, backups, size, "
-        "PITR, and what is wrong with it.",
+        "PITR, and what is wrong with it. With --accounts or --organization: of every account and region given, "
+        "through a read-only role assumed in each, with a summary per account.",
         epilog=STATUS_EXIT_CODES,
     )
     _status_options(status)
     _lease_table_option(status)
-    status.set_defaults(handler=cmd_status)
+    status.set_defaults(handler=cmd_status_any)
 
     backups = commands.add_parser("backups", parents=[common], help="a table's backups, newest first")
     backups.add_argument("table")
@@ -143,6 +168,30 @@ def _export_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _status_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--accounts",
+        type=_accounts,
+        metavar="ID,ID...",
+        help="every table of these accounts, through the role --role-name in each (unreachable ones exit 1)",
+    )
+    where.add_argument(
+        "--organization",
+        action="store_true",
+        help="every table of every ACTIVE account of the caller's Organization (organizations:ListAccounts)",
+    )
+    parser.add_argument(
+        "--role-name",
+        type=_role_name,
+        metavar="NAME",
+        help=f"with --accounts/--organization: the role assumed in each account (default {READ_ONLY_ROLE_NAME})",
+    )
+    parser.add_argument(
+        "--regions",
+        type=_regions,
+        metavar="R,R...",
+        help="with --accounts/--organization: the regions read in each account (default: --region's)",
+    )
     parser.add_argument(
         "--fail-on",
         type=_fail_on,

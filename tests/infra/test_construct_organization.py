@@ -23,9 +23,16 @@ ORGANIZATION = {
         "observabilitySinks": {"eu-west-1": SINK},
     },
     "tablesafe:alarmEmail": "ops@example.com",
+    # A drilled plan, so the members have a drill function and the read-only role reads the last drills.
+    "tablesafe:plans": {
+        "daily": {
+            "rules": [{"name": "daily", "schedule": "cron(0 3 * * ? *)", "retentionDays": 35, "minKeep": 3}],
+            "drill": {"everyDays": 7},
+        }
+    },
 }
 # Verbs that read: anything else in the read-only role is a write.
-READ_VERBS = ("List", "Describe", "Get")
+READ_VERBS = ("List", "Describe", "Get", "BatchGet")
 
 
 class Org:
@@ -129,7 +136,9 @@ def test_the_read_only_role_reads_coverage_and_can_write_nothing(org: Org) -> No
     (policy,) = [
         p for p in org.member("AWS::IAM::Policy") if {"Ref": "ReadOnlyRoleA3AD4127"} in p["Properties"]["Roles"]
     ]
-    actions = [a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in s["Action"]]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # CloudFormation takes one action as a string, several as a list.
+    actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     writes = [a for a in actions if not a.split(":")[1].startswith(READ_VERBS)]
     assert writes == []
     needed = {
@@ -143,6 +152,26 @@ def test_the_read_only_role_reads_coverage_and_can_write_nothing(org: Org) -> No
     assert needed <= set(actions)
     assert not [a for a in actions if "*" in a]
     assert read_only_role(org).get("ManagedPolicyArns") is None
+
+
+def test_the_read_only_role_reads_the_last_drills_in_the_lease_table_only(org: Org) -> None:
+    (policy,) = [
+        p for p in org.member("AWS::IAM::Policy") if {"Ref": "ReadOnlyRoleA3AD4127"} in p["Properties"]["Roles"]
+    ]
+    statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    member = org.template("TablesafeorganizationMember")["Resources"]
+    (lease_table,) = [k for k, r in member.items() if r["Type"] == "AWS::DynamoDB::Table"]
+    (drill_function,) = [
+        k
+        for k, r in member.items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("FunctionName") == "tablesafe-drill"
+    ]
+    records = statements["ReadLastDrills"]
+    assert records["Action"] == "dynamodb:BatchGetItem"
+    assert records["Resource"] == {"Fn::GetAtt": [lease_table, "Arn"]}
+    finder = statements["FindLastDrills"]
+    assert finder["Action"] == "lambda:GetFunctionConfiguration"
+    assert finder["Resource"] == {"Fn::GetAtt": [drill_function, "Arn"]}
 
 
 def test_every_member_alarm_also_notifies_the_hub_topic_of_its_region(org: Org) -> None:

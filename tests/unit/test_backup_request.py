@@ -82,7 +82,7 @@ def test_discovery_keeps_the_plans_tables_and_reports_tag_values_naming_no_plan(
         tagged("empty", ""),
     ]
 
-    mine, unknown = select_tables(tables, "daily", {"daily": object(), "weekly": object()})
+    mine, unknown = select_tables(tables, "daily", {"daily": object(), "weekly": object()}, prefix="tablesafe")
 
     assert [t.name for t in mine] == ["orders"]
     assert [t.name for t in unknown] == ["typo", "case", "space", "empty"]  # "reports" is another plan's: silent

@@ -206,9 +206,9 @@ def test_retention_cut_scenario_clears_the_backlog_over_days_and_keeps_the_rest(
         invocations_a_day=1,
     )  # fmt: skip
 
-    # The memory target is the benchmark's to judge: here the peak RSS is the pytest worker's, every test before
-    # this one included, not the prune's.
-    assert [p for p in result.problems if not p.startswith("peak RSS")] == []
+    # The prune ran in a process of its own, so the memory check is the prune's, not the pytest worker's.
+    assert result.problems == []
+    assert 0 < result.extra["peak_mb"] < cut.MEMORY_TARGET_MB
     assert result.figures.calls["DeleteBackup"] >= 10 * 90
     assert result.figures.notes["backlog at each day's end"][-1] == 0
 

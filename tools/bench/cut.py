@@ -5,20 +5,31 @@ with a fresh event, as the schedule's would. Wall time counts the invocations on
 
 from __future__ import annotations
 
+import multiprocessing
 import resource
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tablesafe.aws.clients import backup_clients
 from tablesafe.aws.dynamodb import DynamoDbGateway
-from tablesafe.prune.report import PruneReport, PruneRequest
+from tablesafe.prune.report import PruneRequest
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
 from tools.bench import model
 from tools.bench.cloud import Cloud
 from tools.bench.model import Figures
-from tools.bench.scenarios import MIN_KEEP, RETENTION_DAYS, Conditions, PruneSeed, Result, _check_prune, seed_prune
+from tools.bench.scenarios import (
+    MIN_KEEP,
+    RETENTION_DAYS,
+    Conditions,
+    PruneSeed,
+    Result,
+    _check_prune,
+    quiet_logs,
+    seed_prune,
+)
 from tools.bench.scenarios import settings as bench_settings
 
 MEMORY_TARGET_MB = 256  # the prune's peak during a retention cut
@@ -39,25 +50,16 @@ def retention_cut(
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     seeded, doomed = seed_prune(cloud, seed, now)
     limits = cloud.configure(latency_ms=conditions.latency_ms, rate_scale=conditions.scale)
-    gateway = DynamoDbGateway(
-        backup_clients(rate_limits=limits)
-    )  # a warm container's: clients built before the clock starts
     run_settings = bench_settings(limits, reserve)
     cloud.reset_calls()
-    days: list[list[PruneReport]] = []
-    busy = cpu = 0.0
-    while len(days) < max_days:
-        reports, seconds, used = _one_day(gateway, run_settings, now, budget, invocations_a_day)
-        days.append(reports)
-        busy, cpu = busy + seconds, cpu + used
-        if reports[-1].expired_backlog == 0 or any(r.failed for r in reports):
-            break
-    # The stand-in runs in a process of its own: this process's peak is the prune's, plus the seed bookkeeping
-    # (every ARN seeded, to check the result), so an upper bound of what the prune needs.
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The prune runs in a process of its own, as in Lambda: its peak RSS is the prune's (interpreter, imports, clients
+    # and what the invocations hold), not the seed bookkeeping this process keeps to check the result.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        days, busy, cpu, peak_mb = pool.apply(_prune_days, (run_settings, now, budget, invocations_a_day, max_days))
     calls = cloud.calls()
     problems = _check_prune(cloud, seeded, doomed)
-    failed = [r.failure_summary() for day in days for r in day if r.failed]
+    failed = [r.failure for day in days for r in day if r.failure]
     if failed:
         problems.append(f"{len(failed)} invocations failed: {failed[:2]}")
     if peak_mb >= MEMORY_TARGET_MB:
@@ -83,37 +85,63 @@ def retention_cut(
             else f"exactly the {deletions} expired backups are gone, the other {len(seeded) - deletions} remain",
             "days and invocations": f"{len(days)} days, {invocations} invocations "
             f"({[len(day) for day in days]} a day); time counted: the invocations, not the nights",
-            "backlog at each day's end": [day[-1].expired_backlog for day in days],
+            "backlog at each day's end": [day[-1].backlog for day in days],
             "days to clear, as reported": [day[-1].days_to_clear for day in days],
             "listing": f"{listed} ListBackups = {model.listing_seconds(listed, conditions.scale):.1f} s at "
             f"{model.rate('ListBackups', conditions.scale):g}/s, overlapped with the deletions",
-            "peak memory": f"{peak_mb:.0f} MB peak RSS of the process that ran the prune (target < "
-            f"{MEMORY_TARGET_MB} MB), the seed bookkeeping included: an upper bound",
+            "peak memory": f"{peak_mb:.0f} MB peak RSS of the process that ran the prune and nothing else "
+            f"(target < {MEMORY_TARGET_MB} MB)",
         },
     )
     return Result(figures, problems, {"peak_mb": peak_mb, "days": len(days)})
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """What the bench keeps of one invocation's report: the report itself (its deletions) is dropped, as Lambda's is."""
+
+    backlog: int | None
+    days_to_clear: float | None
+    failure: str
+
+
+def _prune_days(
+    run_settings: Any, now: datetime, budget: float, invocations_a_day: int, max_days: int
+) -> tuple[list[list[Invocation]], float, float, float]:
+    """In the prune's own process: the days' invocations until the backlog is cleared, their time and the peak RSS."""
+    quiet_logs()  # formatted as in Lambda, written nowhere: a spawned process starts with the logger's defaults
+    gateway = DynamoDbGateway(backup_clients(rate_limits=run_settings.rate_limits))  # a warm container's clients
+    days: list[list[Invocation]] = []
+    busy = cpu = 0.0
+    while len(days) < max_days:
+        reports, seconds, used = _one_day(gateway, run_settings, now, budget, invocations_a_day)
+        days.append(reports)
+        busy, cpu = busy + seconds, cpu + used
+        if reports[-1].backlog == 0 or any(r.failure for r in reports):
+            break
+    return days, busy, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _one_day(
     gateway: DynamoDbGateway, run_settings: Any, now: datetime, budget: float, invocations: int
-) -> tuple[list[PruneReport], float, float]:
+) -> tuple[list[Invocation], float, float]:
     queue: list[dict[str, Any]] = [PruneRequest(now).as_event()]
-    reports: list[PruneReport] = []
+    reports: list[Invocation] = []
     busy = cpu = 0.0
     while queue:
         request = PruneRequest.from_event(queue.pop(), now, longest_retention=longest_retention(run_settings.plans))
         last = len(reports) + 1 == invocations  # the day's limit: what is left waits for tomorrow
         started, used = time.monotonic(), time.process_time()
         deadline = started + budget
-        reports.append(
-            run_prune(
-                gateway,
-                run_settings,
-                request,
-                time_left=lambda d=deadline: d - time.monotonic(),  # type: ignore[misc]
-                continue_run=None if last else queue.append,
-            )
+        report = run_prune(
+            gateway,
+            run_settings,
+            request,
+            time_left=lambda d=deadline: d - time.monotonic(),  # type: ignore[misc]
+            continue_run=None if last else queue.append,
         )
+        failure = report.failure_summary() if report.failed else ""
+        reports.append(Invocation(report.expired_backlog, report.days_to_clear, failure))
         busy += time.monotonic() - started
         cpu += time.process_time() - used
     return reports, busy, cpu

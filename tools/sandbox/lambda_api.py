@@ -6,7 +6,8 @@ named by name, full ARN or partial ARN (`123456789012:function:name`), `X-Amz-In
 raised), Event (202, run later from a queue, retried as the function's EventInvokeConfig says) or DryRun (204);
 `X-Amz-Log-Type: Tail` returns the last 4 KB of the log, base64, in `X-Amz-Log-Result`. Errors as Lambda sends
 them: ResourceNotFoundException (404), InvalidRequestContentException (400, payload not JSON),
-RequestTooLargeException (413; 6 MB synchronous, 256 KB Event).
+RequestTooLargeException (413; 6 MB synchronous, 1 MB Event: API_Invoke, "For asynchronous invocations, the
+maximum payload size is 1 MB", read as 1,000,000 bytes).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
 # arn:aws:lambda:us-east-1:123456789012:function:name[:qualifier], 123456789012:function:name[:qualifier]
 _FUNCTION_ARN = re.compile(r"^(?:arn:[^:]+:lambda:([^:]+):)?(?:\d{12}:)?function:([^:]+)(?::[^:]+)?$")
 SYNC_PAYLOAD_MAX = 6 * 1024 * 1024  # Lambda quotas: invocation payload, synchronous
-EVENT_PAYLOAD_MAX = 256 * 1024  # ... asynchronous
+EVENT_PAYLOAD_MAX = 1_000_000  # ... asynchronous (1 MB, the smaller reading)
 LOG_TAIL_BYTES = 4096  # API_Invoke: "the last 4 KB of the execution log"
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 

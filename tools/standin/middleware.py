@@ -16,6 +16,7 @@ from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from tools.standin import calls as outcome
+from tools.standin.assume_role import refuse_assume_role
 from tools.standin.calls import Calls
 from tools.standin.faults import Faults
 from tools.standin.fidelity import Fidelity
@@ -144,6 +145,11 @@ class StandInApp:
         except AwsError as error:
             self.calls.record(operation, outcome.REJECTED, error.code)
             return error_reply(error, self._content_type(call))
+        if call.service == "sts" and operation == "AssumeRole":
+            refused = refuse_assume_role(call.account, call.access_key, call.region, call.body)
+            if refused is not None:
+                self.calls.record(operation, outcome.REJECTED, "AccessDenied")
+                return refused
         for route in self.routes:
             routed = route(call)
             if routed is not None:

@@ -22,6 +22,7 @@ from tablesafe.constants import DEFAULT_RATE_LIMITS, ENV_RATE_LIMITS
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
 
 
@@ -180,4 +181,15 @@ def lease_client(session: boto3.Session | None = None, *, region_name: str | Non
     standard retries, as for every idempotent call (the lease writes' conditions make them idempotent)."""
     config = client_config(max_attempts=8, max_connections=4, read_timeout=10, agent="tablesafe-lease")
     client: DynamoDBClient = (session or boto3.Session()).client("dynamodb", config=config, region_name=region_name)
+    return client
+
+
+def continuation_client(session: boto3.Session | None = None, *, region_name: str | None = None) -> LambdaClient:
+    """The client a function invokes its own continuation with (aws/continuation.py): one connection, a short read
+    timeout (an asynchronous Invoke answers once the event is queued), and standard retries. A resend after a lost
+    answer may queue the event twice; Lambda may deliver an asynchronous event twice anyway ("Invoking a Lambda
+    function asynchronously", AWS Lambda Developer Guide), so every job already takes a second delivery in its
+    stride (the backup's slot lease, the prune's deletes that find a backup already gone)."""
+    config = client_config(max_attempts=3, max_connections=1, read_timeout=10, agent="tablesafe-continuation")
+    client: LambdaClient = (session or boto3.Session()).client("lambda", config=config, region_name=region_name)
     return client

@@ -1,4 +1,5 @@
-"""The export gateway: DynamoDB's exports to S3, the archive bucket's objects, and the in-flight register.
+"""The export gateway: DynamoDB's exports to S3, the archive bucket's objects, and the in-flight register
+(aws/export_register.py; the settings written beside each export: aws/export_settings.py).
 
 It receives its clients (DynamoDB, S3, and the DynamoDB client of the stack's lease table, which also holds one
 item per export in flight) and returns plain dataclasses; AWS errors become the aws.dynamodb GatewayErrors.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,13 +20,12 @@ import boto3
 
 from tablesafe.aws.clients import client_config
 from tablesafe.aws.dynamodb import as_datetime
-from tablesafe.aws.errors import ConditionFailed, GatewayError, call
+from tablesafe.aws.errors import GatewayError, call
+from tablesafe.aws.export_register import ExportRegister
+from tablesafe.aws.export_register import InFlight as InFlight
+from tablesafe.aws.export_settings import settings_document
 from tablesafe.constants import ENV_ARCHIVE_BUCKET, ENV_ARCHIVE_KMS_KEY, ENV_ARCHIVE_OWNER, ENV_LEASE_TABLE
 from tablesafe.rules.export_naming import ExportSlot, export_id_of
-
-IN_FLIGHT = "in-flight"
-REGISTER_PREFIX = "export#"
-REGISTER_KEPT_SECONDS = 90 * 86400  # TTL of a register item: long after any export ends (AWS: minutes to hours)
 
 
 @dataclass(frozen=True)
@@ -45,18 +44,6 @@ class ExportInfo:
     manifest: str = ""  # the key of manifest-summary.json, once COMPLETED
     failure_code: str = ""
     failure_message: str = ""
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """A register item: an export tablesafe started whose end no check has reported yet."""
-
-    export_arn: str
-    table: str
-    plan: str
-    rule: str
-    slot: str
-    started_at: float  # epoch seconds
 
 
 @dataclass(frozen=True)
@@ -86,8 +73,7 @@ class ExportGateway:
         self._dynamodb = dynamodb
         self._s3 = s3
         self.archive = archive
-        self._register = register
-        self._register_table = register_table
+        self._register = ExportRegister(register, register_table) if register is not None and register_table else None
         self.region: str = dynamodb.meta.region_name
 
     @classmethod
@@ -115,33 +101,11 @@ class ExportGateway:
     # -- tables ----------------------------------------------------------------------------------------------------
 
     def table_settings(self, table: str) -> dict[str, Any]:
-        """What a restore needs and an export does not hold: keys, indexes, billing, TTL and a few settings."""
+        """What a restore needs and an export does not hold (aws/export_settings.py), from DescribeTable and
+        DescribeTimeToLive."""
         described = self._call(self._dynamodb, self._dynamodb.describe_table, "DescribeTable", TableName=table)["Table"]
         ttl = self._call(self._dynamodb, self._dynamodb.describe_time_to_live, "DescribeTimeToLive", TableName=table)
-        ttl_description = ttl.get("TimeToLiveDescription", {})
-        billing = described.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-        settings: dict[str, Any] = {
-            "version": 1,
-            "tableName": described["TableName"],
-            "tableArn": described["TableArn"],
-            "tableId": described.get("TableId"),
-            "keySchema": described["KeySchema"],
-            "attributeDefinitions": described["AttributeDefinitions"],
-            "billingMode": billing,
-            "globalSecondaryIndexes": [_index(i, billing) for i in described.get("GlobalSecondaryIndexes", [])],
-            "localSecondaryIndexes": [_index(i, None) for i in described.get("LocalSecondaryIndexes", [])],
-            "ttlAttribute": ttl_description.get("AttributeName")
-            if ttl_description.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
-            else None,
-            "tableClass": described.get("TableClassSummary", {}).get("TableClass", "STANDARD"),
-            "deletionProtection": bool(described.get("DeletionProtectionEnabled", False)),
-        }
-        if billing == "PROVISIONED":
-            settings["provisionedThroughput"] = _throughput(described.get("ProvisionedThroughput", {}))
-        stream = described.get("StreamSpecification")
-        if stream and stream.get("StreamEnabled"):
-            settings["streamViewType"] = stream.get("StreamViewType")
-        return settings
+        return settings_document(described, ttl.get("TimeToLiveDescription", {}))
 
     # -- exports ---------------------------------------------------------------------------------------------------
 
@@ -252,82 +216,24 @@ class ExportGateway:
             refused.extend(f"{e.get('Key')} ({e.get('VersionId')}): {e.get('Code')}" for e in answer.get("Errors", []))
         return refused
 
-    # -- the in-flight register ------------------------------------------------------------------------------------
+    # -- the in-flight register (aws/export_register.py) -------------------------------------------------------
 
     def track(self, item: InFlight) -> None:
         """Remember an export until a check reports its end; idempotent, and a no-op once it was reported."""
-        self._need_register()
-        with suppress(ConditionFailed):  # already reported: nothing to track
-            self._call(
-                self._register,
-                self._register.put_item,
-                "PutItem",
-                TableName=self._register_table,
-                Item={
-                    "pk": {"S": f"{REGISTER_PREFIX}{item.export_arn}"},
-                    "state": {"S": IN_FLIGHT},
-                    "table": {"S": item.table},
-                    "plan": {"S": item.plan},
-                    "rule": {"S": item.rule},
-                    "slot": {"S": item.slot},
-                    "started_at": {"N": str(int(item.started_at))},
-                    "ttl": {"N": str(int(item.started_at) + REGISTER_KEPT_SECONDS)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR #state = :in_flight",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":in_flight": {"S": IN_FLIGHT}},
-            )
+        self._registry().track(item)
 
     def in_flight(self) -> list[InFlight]:
-        """Every export the register holds as in flight (a consistent Scan: the table holds only leases and these)."""
-        self._need_register()
-        found: list[InFlight] = []
-        params: dict[str, Any] = {
-            "TableName": self._register_table,
-            "ConsistentRead": True,
-            "FilterExpression": "begins_with(pk, :prefix) AND #state = :in_flight",
-            "ExpressionAttributeNames": {"#state": "state"},
-            "ExpressionAttributeValues": {":prefix": {"S": REGISTER_PREFIX}, ":in_flight": {"S": IN_FLIGHT}},
-        }
-        while True:
-            page = self._call(self._register, self._register.scan, "Scan", **params)
-            for raw in page.get("Items", []):
-                found.append(
-                    InFlight(
-                        export_arn=raw["pk"]["S"].removeprefix(REGISTER_PREFIX),
-                        table=raw["table"]["S"],
-                        plan=raw["plan"]["S"],
-                        rule=raw["rule"]["S"],
-                        slot=raw["slot"]["S"],
-                        started_at=float(raw["started_at"]["N"]),
-                    )
-                )
-            if "LastEvaluatedKey" not in page:
-                return found
-            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Every export the register holds as in flight."""
+        return self._registry().in_flight()
 
     def close(self, export_arn: str, status: str) -> bool:
         """Mark an in-flight export reported; False when another check did it first (so only one reports it)."""
-        self._need_register()
-        try:
-            self._call(
-                self._register,
-                self._register.update_item,
-                "UpdateItem",
-                TableName=self._register_table,
-                Key={"pk": {"S": f"{REGISTER_PREFIX}{export_arn}"}},
-                UpdateExpression="SET #state = :status",
-                ConditionExpression="#state = :in_flight",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":status": {"S": status}, ":in_flight": {"S": IN_FLIGHT}},
-            )
-        except ConditionFailed:
-            return False  # another check closed it
-        return True
+        return self._registry().close(export_arn, status)
 
-    def _need_register(self) -> None:
-        if self._register is None or not self._register_table:
+    def _registry(self) -> ExportRegister:
+        if self._register is None:
             raise RuntimeError("this ExportGateway was built without the register (the lease table)")
+        return self._register
 
     # -- plumbing --------------------------------------------------------------------------------------------------
 
@@ -352,21 +258,3 @@ def export_info(description: Mapping[str, Any]) -> ExportInfo:
         failure_code=description.get("FailureCode", "") or "",
         failure_message=description.get("FailureMessage", "") or "",
     )
-
-
-def _throughput(raw: Mapping[str, Any]) -> dict[str, int]:
-    return {
-        "ReadCapacityUnits": int(raw.get("ReadCapacityUnits", 0) or 1),
-        "WriteCapacityUnits": int(raw.get("WriteCapacityUnits", 0) or 1),
-    }
-
-
-def _index(raw: Mapping[str, Any], billing: str | None) -> dict[str, Any]:
-    index: dict[str, Any] = {
-        "IndexName": raw["IndexName"],
-        "KeySchema": raw["KeySchema"],
-        "Projection": raw["Projection"],
-    }
-    if billing == "PROVISIONED":
-        index["ProvisionedThroughput"] = _throughput(raw.get("ProvisionedThroughput", {}))
-    return index

@@ -3,7 +3,7 @@
 A continuation that carries it neither discovers again nor lists the slot again (see docs/architecture.md, *Runs
 that outgrow one invocation*): the tables are the ones its run discovered and had not backed up, and when it takes
 the slot's lease straight from its predecessor nothing can have changed them since the hand-off. It travels in
-the event, compressed (JSON, zlib, base85): Lambda takes at most 256 KB for an asynchronous invocation, so a cursor
+the event, compressed (JSON, zlib, base85): Lambda takes at most 1 MB for an asynchronous invocation, so a cursor
 larger than MAX_CURSOR_CHARS is not carried and the continuation discovers and lists as a run without one does.
 """
 
@@ -20,10 +20,12 @@ from functools import cached_property
 from tablesafe.config.events import EventError
 from tablesafe.config.settings import TABLE_NAME_PATTERN
 
-# Lambda's limit for an asynchronous invocation's payload is 256 KB (262,144 bytes); the rest of the event is a
-# few hundred bytes. 200,000 characters of base85 hold about 160 KB of compressed names: at 30-character names,
-# typically 40,000-60,000 tables (docs/performance.md).
-MAX_CURSOR_CHARS = 200_000
+# Lambda's limit for an asynchronous invocation's payload is 1 MB (Lambda API reference, Invoke: "For asynchronous
+# invocations, the maximum payload size is 1 MB"; it was 256 KB until 2025). Read as 1,000,000 bytes, the smaller
+# meaning; the rest of the event is a few hundred bytes. 900,000 characters of base85 hold about 720 KB of
+# compressed names: at 22-character names with random parts, about 110,000 tables; UUID-like names about 55,000.
+EVENT_PAYLOAD_LIMIT = 1_000_000
+MAX_CURSOR_CHARS = 900_000
 VERSION = 1
 
 

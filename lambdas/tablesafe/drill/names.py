@@ -14,13 +14,16 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+# The fence is rules/drill_tables.py's, shared with the backup run and `status`; importable here as before.
+from tablesafe.rules.drill_tables import DRILL_INFIX as DRILL_INFIX
+from tablesafe.rules.drill_tables import TAG_DRILL as TAG_DRILL
+from tablesafe.rules.drill_tables import drill_prefix as drill_prefix
+from tablesafe.rules.drill_tables import is_drill_table
+
 MAX_TABLE_NAME = 255  # API_CreateTable: TableName, 3-255 characters
 HASH_LENGTH = 12
-DRILL_INFIX = "-drill-"
 
-# Tags on a drill table. TAG_DRILL marks it as tablesafe's (its value: the source table) and, with the name prefix,
-# is what the deletion fence checks. The others are the drill's state, so any invocation can take it up.
-TAG_DRILL = "tablesafe:drill"
+# Tags on a drill table besides TAG_DRILL (the fence's): the drill's state, so any invocation can take it up.
 TAG_BACKUP = "tablesafe:drill-backup"  # the backup's id (the ARN's last part; the full ARN is the RestoreSummary's)
 TAG_PLAN = "tablesafe:drill-plan"
 TAG_STARTED = "tablesafe:drill-started"  # ISO 8601, UTC: when RestoreTableFromBackup was sent
@@ -34,11 +37,6 @@ TAG_VALUE_MAX = 256  # AWS: a tag value is at most 256 characters
 _NOT_IN_TAG_VALUE = re.compile(r"[^\w\s.:/=+\-@]")
 
 
-def drill_prefix(prefix: str) -> str:
-    """What every drill table's name starts with (IAM's DeleteTable resource is `table/{this}*`)."""
-    return f"{prefix}{DRILL_INFIX}"
-
-
 def drill_table_name(prefix: str, source: str, backup_arn: str) -> str:
     """The drill table of (source table, backup): the same name in every invocation, 255 characters at most."""
     digest = hashlib.sha256(f"{source}\n{backup_arn}".encode()).hexdigest()[:HASH_LENGTH]
@@ -49,7 +47,7 @@ def drill_table_name(prefix: str, source: str, backup_arn: str) -> str:
 
 def is_ours(name: str, tags: Mapping[str, str], prefix: str) -> bool:
     """The deletion fence: the name has the drill prefix AND the table carries the drill tag. Both, always."""
-    return name.startswith(drill_prefix(prefix)) and bool(tags.get(TAG_DRILL))
+    return is_drill_table(name, tags, prefix)
 
 
 def backup_id(backup_arn: str) -> str:

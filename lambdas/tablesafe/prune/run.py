@@ -13,10 +13,10 @@ finish, so that a retention cut of millions of backups makes steady progress ove
    that; a table whose own listing fails has nothing deleted and is reported failed. A window whose listing breaks
    off has nothing decided: the run stops there and fails, named; its retry starts again at the same cursor.
 
-Deletions run on a bounded thread pool paced by the gateway's DeleteBackup rate limiter; the next window is listed
-while the last one's deletions drain. When time runs short the run finishes what it started and hands the cursor
-(the first window not finished) to a continuation; past MAX_CONTINUATIONS the rest is the *backlog*, reported (not
-a failure) and taken up by the next day's run, which finds the part already cleared gone.
+Deletions (prune/deletions.py) run on a bounded thread pool paced by the gateway's DeleteBackup rate limiter; the
+next window is listed while the last one's deletions drain. When time runs short the run finishes what it started
+and hands the cursor (the first window not finished) to a continuation; past MAX_CONTINUATIONS the rest is the
+*backlog*, reported (not a failure) and taken up by the next day's run, which finds the part already cleared gone.
 """
 
 from __future__ import annotations
@@ -24,22 +24,17 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tablesafe.aws.dynamodb import Backup, DeleteOutcome, DynamoDbGateway, GatewayError, ListingIncomplete
+from tablesafe.aws.dynamodb import Backup, DynamoDbGateway, ListingIncomplete
 from tablesafe.config.settings import Settings
 from tablesafe.observability import logger
 from tablesafe.prune.backlog import settle_backlog
+from tablesafe.prune.deletions import Deletions, decision_fields
 from tablesafe.prune.expired import ExpiredWindows, Window
 from tablesafe.prune.recent import RecentProof, TableTally, group_of, tally, whole_second
-from tablesafe.prune.report import (
-    REMOVED,
-    Deletion,
-    Outcome,
-    PruneReport,
-    PruneRequest,
-)
+from tablesafe.prune.report import Outcome, PruneReport, PruneRequest
 from tablesafe.prune.storage import storage_by_plan
 from tablesafe.rules.retention import Decision, Verdict, decide, past_retention, shortest_retention, table_identity
 from tablesafe.runtime.handoff import ContinueRun, hand_on
@@ -108,11 +103,10 @@ class _PruneRun:
         self.report = PruneReport(self.now, settings.dry_run, settings.storage_price_per_gb_month)
         self.started = time.monotonic()
         self.proof = RecentProof(gateway, self.prefix, dict(self.plans), self.cutoff, self.now)
-        self.in_flight: dict[Future[Deletion], Decision[Backup]] = {}
+        self.deletions = Deletions(gateway, self.report, self.now, self.cutoff, workers)
         self.own_listed: set[str] = set()  # tables decided on their own listing this invocation
         self.own_recent: dict[str, TableTally] = {}  # what their own listings hold since the cutoff: all there is
         self.kept: dict[str, TableTally] = {}  # what the finished windows still hold (for the cost report)
-        self.still_stored: list[Backup] = []  # what the rules said to delete and is still there (in use, failed)
         self.deleting: set[str] = set()  # deletions started ahead of their window (at most this invocation's)
 
     def execute(self) -> PruneReport:
@@ -121,7 +115,7 @@ class _PruneRun:
             try:
                 self._walk(windows, deleter)
             finally:
-                self._settle(wait_all=True)  # every deletion started is recorded, whatever stopped the walk
+                self.deletions.settle(wait_all=True)  # every deletion started is recorded, whatever stopped the walk
         self.report.cursor = windows.cursor
         self.report.handed_over = not windows.finished and not self.report.listing_error
         self.report.windows = windows.listed
@@ -157,7 +151,7 @@ class _PruneRun:
                 )
                 return
             windows.advance(window)
-            self._settle(wait_all=False, block=False)
+            self.deletions.settle(wait_all=False, block=False)
 
     def finish(self, *, final: bool) -> None:
         """The cost report of this invocation's share and, on the run's last invocation, the backlog."""
@@ -168,7 +162,7 @@ class _PruneRun:
             except ListingIncomplete as error:
                 logger.warning("the recent backups are not counted in the cost report", error=str(error))
         if not self.report.listing_error:  # no cost figures from half a listing
-            tally(self.still_stored, self.prefix, into=self.kept)  # deletions that failed or were refused
+            tally(self.deletions.still_stored, self.prefix, into=self.kept)  # deletions that failed or were refused
             # What lies after the cutoff is counted once a run, by its last invocation (which lists it if need be).
             recent = (self.own_recent, self.proof) if final else ({}, None)
             self.report.storage = storage_by_plan(self.plans, self.kept, *recent)
@@ -192,15 +186,15 @@ class _PruneRun:
             doomed = [d for d in decisions if d.verdict is Verdict.DELETE]
             for started, decision in enumerate(doomed):
                 if self.settings.dry_run:
-                    self._record(self._deletion(decision, Outcome.WOULD_DELETE))
+                    self.deletions.record(self.deletions.deletion(decision, Outcome.WOULD_DELETE))
                     continue
-                while len(self.in_flight) >= self.workers * 2:
-                    self._settle(wait_all=False)
+                while self.deletions.full:
+                    self.deletions.settle(wait_all=False)
                 if not self._has_time():
                     rest = [b for t in tables[index + 1 :] for b in by_table[t]]
                     self._left_in_window(window, len(doomed) - started, rest)
                     return False
-                self.in_flight[deleter.submit(self._delete, decision)] = decision
+                self.deletions.start(deleter, decision)
                 if not window.holds(decision.backup):
                     self.deleting.add(decision.backup.arn)  # decided on its table's own listing, ahead of its window
             reported.extend(d for d in decisions if window.holds(d.backup))
@@ -259,7 +253,7 @@ class _PruneRun:
             by_table[decision.backup.table_name].append(decision)
             if decision.verdict is Verdict.ORPHANED:
                 self.report.orphaned += 1
-                logger.warning("orphaned backup kept", **self._fields(decision))
+                logger.warning("orphaned backup kept", **decision_fields(decision, self.now))
         for table, table_decisions in sorted(by_table.items()):
             verdicts = Counter(d.verdict.value for d in table_decisions)
             self.report.tables_done.add(table)
@@ -276,87 +270,7 @@ class _PruneRun:
                 dry_run=self.settings.dry_run,
             )
 
-    def _delete(self, decision: Decision[Backup]) -> Deletion:
-        try:
-            outcome = self.gateway.delete_backup(decision.backup.arn)
-        except GatewayError as error:
-            return self._deletion(decision, Outcome.FAILED, f"{error.code}: {error.message}")
-        if outcome is DeleteOutcome.ALREADY_GONE:
-            return self._deletion(decision, Outcome.ALREADY_GONE, "BackupNotFoundException: already deleted")
-        if outcome is DeleteOutcome.IN_USE:
-            return self._deletion(decision, Outcome.IN_USE, "BackupInUseException: the next run tries again")
-        return self._deletion(decision, Outcome.DELETED)
-
-    def _settle(self, *, wait_all: bool, block: bool = True) -> None:
-        """Record finished deletions: all of them, at least one, or (block=False) those already done."""
-        if not self.in_flight:
-            return
-        if wait_all:
-            done, _ = wait(self.in_flight)
-        elif block:
-            done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
-        else:
-            done = {f for f in self.in_flight if f.done()}
-        for future in done:
-            decision = self.in_flight.pop(future)
-            deletion = future.result()
-            if deletion.outcome not in REMOVED and decision.backup.created < self.cutoff:
-                self.still_stored.append(decision.backup)
-            self._record(deletion)
-
     # -- bookkeeping -----------------------------------------------------------------------------------------------
 
     def _has_time(self) -> bool:
         return self.time_left() > self.settings.time_reserve_seconds
-
-    def _deletion(self, decision: Decision[Backup], outcome: Outcome, detail: str = "") -> Deletion:
-        b = decision.backup
-        return Deletion(
-            table=b.table_name,
-            backup_name=b.name,
-            backup_arn=b.arn,
-            plan=decision.plan,
-            rule=decision.rule,
-            age_days=round(decision.age_days(self.now), 2),
-            reason=decision.reason,
-            outcome=outcome,
-            detail=detail,
-            table_id=b.table_id,
-        )
-
-    def _record(self, deletion: Deletion) -> None:
-        self.report.deletions.append(deletion)
-        fields: dict[str, Any] = {
-            "table": deletion.table,
-            "table_id": deletion.table_id,
-            "backup_name": deletion.backup_name,
-            "backup_arn": deletion.backup_arn,
-            "age_days": deletion.age_days,
-            "plan": deletion.plan,
-            "rule": deletion.rule,
-            "reason": deletion.reason,
-            "outcome": deletion.outcome.value,
-        }
-        if deletion.detail:
-            fields["detail"] = deletion.detail
-        if deletion.outcome is Outcome.FAILED:
-            logger.error("backup deletion failed", **fields)
-        elif deletion.outcome is Outcome.IN_USE:
-            logger.warning("backup in use; skipped this run", **fields)
-        elif deletion.outcome is Outcome.WOULD_DELETE:
-            logger.info("backup would be deleted (dry run)", **fields)
-        else:
-            logger.info("backup deleted", **fields)
-
-    def _fields(self, decision: Decision[Backup]) -> dict[str, Any]:
-        b = decision.backup
-        return {
-            "table": b.table_name,
-            "table_id": b.table_id,
-            "backup_name": b.name,
-            "backup_arn": b.arn,
-            "age_days": round(decision.age_days(self.now), 2),
-            "plan": decision.plan,
-            "rule": decision.rule,
-            "reason": decision.reason,
-        }

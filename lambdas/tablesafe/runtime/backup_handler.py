@@ -8,7 +8,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tablesafe.aws.continuation import LambdaContinuation
 from tablesafe.backup.run import BackupReport, BackupRequest, BackupRunFailed, Outcome, run_backup
 from tablesafe.constants import (
     DIM_PLAN,
@@ -29,7 +28,7 @@ from tablesafe.constants import (
 )
 from tablesafe.observability import COUNT, SECONDS, annotate, logger, metrics, put_metrics, tracer
 from tablesafe.runtime import exports
-from tablesafe.runtime.cold_start import backup_leases, cold_start
+from tablesafe.runtime.cold_start import backup_leases, cold_start, continuation
 
 
 @logger.inject_lambda_context
@@ -47,7 +46,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         settings,
         request,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
-        continue_run=LambdaContinuation(context.invoked_function_arn),
+        continue_run=continuation(context.invoked_function_arn),
         leases=backup_leases(),
     )
     _emit(report)

@@ -10,7 +10,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tablesafe.aws.continuation import LambdaContinuation
 from tablesafe.constants import (
     DIM_DRY_RUN,
     DIM_PLAN,
@@ -32,7 +31,7 @@ from tablesafe.prune.report import Outcome, PruneReport, PruneRequest, PruneRunF
 from tablesafe.prune.run import run_prune
 from tablesafe.rules.retention import longest_retention
 from tablesafe.runtime import exports
-from tablesafe.runtime.cold_start import cold_start
+from tablesafe.runtime.cold_start import cold_start, continuation
 
 Clock = Callable[[], datetime]
 
@@ -54,7 +53,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext, clock: Clock =
         settings,
         request,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
-        continue_run=LambdaContinuation(context.invoked_function_arn),
+        continue_run=continuation(context.invoked_function_arn),
     )
     _emit(report)
     archived = exports.prune_archive(settings, request.now, context.invoked_function_arn, os.environ)

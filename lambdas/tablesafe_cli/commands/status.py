@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 
 from rich.markup import escape
+from rich.progress import Progress
 
 from tablesafe.aws.drill_records import DrillRecord
-from tablesafe.aws.dynamodb import Backup, TableNotFound
-from tablesafe.rules.home_region import HOME_REGION_TAG
+from tablesafe.config.plans import Plan
 from tablesafe_cli.context import Context
-from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus, assess_table, may_be_drill, table_origin
-from tablesafe_cli.drills import drill_note, drill_records, record_json, with_drills
+from tablesafe_cli.coverage import FlagKind, Kind, RuleStatus, TableStatus
+from tablesafe_cli.drills import drill_note, drill_records, record_json
 from tablesafe_cli.formatting import format_age, format_size, pitr_text
 from tablesafe_cli.layout import Column, print_table
+from tablesafe_cli.status_scan import ScanGateways, scan_region
 
 # Seven columns, so that at 80 columns a table name of 30 characters still leaves the others room to wrap in.
 COLUMNS = (
@@ -32,12 +31,17 @@ COLUMNS = (
 
 def cmd_status(ctx: Context) -> int:
     """Every table of the region, its plan, last backups and PITR; exit 1 when a flag of a --fail-on kind is raised."""
-    now = ctx.clock()
     fail_on: frozenset[FlagKind] = ctx.args.fail_on
-    statuses = sorted(_statuses(ctx, now), key=lambda s: s.name)
-    found = drill_records(ctx)
-    drills = found.get([s.name for s in statuses if s.plan is not None]) if found is not None else {}
-    statuses = with_drills(statuses, drills, ctx.config.plans, now)
+    with ctx.progress() as bar:
+        scan = scan_region(
+            ScanGateways(tables=ctx.tables, backups=ctx.backups, drill_records=lambda: drill_records(ctx)),
+            region=ctx.region,
+            account=None,
+            config=ctx.config,
+            clock=ctx.clock,
+            progress=_TableProgress(bar),
+        )
+    now, statuses, drills = scan.time, scan.statuses, scan.drills
     failing = [s for s in statuses if s.fails(fail_on)]
     data = {
         "region": ctx.region,
@@ -50,49 +54,18 @@ def cmd_status(ctx: Context) -> int:
     return 1 if failing else 0
 
 
-def _statuses(ctx: Context, now: datetime) -> list[TableStatus]:
-    """Each table's status, read eight tables at a time; a table deleted since the listing is left out."""
-    with ctx.progress() as progress:
-        task = progress.add_task("listing tables and backups", total=None)
-        names = ctx.tables.list_tables()
-        tagged = {t.name: t.tag_value for t in ctx.backups.find_tagged_tables(ctx.config.tag_key)}
-        by_table: dict[str, list[Backup]] = defaultdict(list)
-        for backup in ctx.backups.iter_backups(backup_type="ALL"):
-            by_table[backup.table_name].append(backup)
-        progress.update(task, description="reading tables", total=len(names), completed=0)
+class _TableProgress:
+    """The one-account view's progress: a spinner while listing, then a bar of the tables read."""
 
-        def inspect(name: str) -> TableStatus | None:
-            try:
-                details = ctx.tables.describe(name)
-                pitr = ctx.tables.pitr(name)
-                # Tags only where they decide something: a global table's home region, a drill table's mark.
-                wanted = details.replica_regions or may_be_drill(name, ctx.config.prefix)
-                tags = ctx.tables.tags(details.arn) if wanted else None
-            except TableNotFound:
-                return None  # deleted since the listing
-            home = tags.get(HOME_REGION_TAG) if tags is not None and details.replica_regions else None
-            return assess_table(
-                name,
-                tagged.get(name),
-                ctx.config,
-                by_table.get(name, []),
-                pitr,
-                now,
-                region=ctx.region,
-                replicas=details.replica_regions,
-                home_tag=home,
-                table_id=details.table_id,
-                origin=table_origin(name, ctx.config.prefix, tags, details.restored_from),
-            )
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("listing tables and backups", total=None)
 
-        statuses: list[TableStatus] = []
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for future in as_completed([pool.submit(inspect, n) for n in names]):
-                status = future.result()
-                if status is not None:
-                    statuses.append(status)
-                progress.advance(task)
-    return statuses
+    def listed(self, tables: int) -> None:
+        self._progress.update(self._task, description="reading tables", total=tables, completed=0)
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
 
 
 def _render(
@@ -102,19 +75,41 @@ def _render(
     fail_on: frozenset[FlagKind],
     drills: Mapping[str, DrillRecord],
 ) -> None:
+    rows = status_rows(statuses, now, fail_on, drills, ctx.config.plans)
+    print_table(ctx.out, f"tablesafe status, {ctx.region}, {now:%Y-%m-%d %H:%M} UTC", COLUMNS, rows)
+    failing = sum(1 for s in statuses if s.fails(fail_on))
+    summary = f"{len(statuses)} tables, {failing} flagged"
+    ctx.out.print(f"[red]{summary}[/]" if failing else f"[green]{summary}[/]")
+
+
+def status_rows(
+    statuses: list[TableStatus],
+    now: datetime,
+    fail_on: frozenset[FlagKind],
+    drills: Mapping[str, DrillRecord] | None,
+    plans: Mapping[str, Plan],
+    notes: Mapping[str, list[str]] | None = None,
+) -> list[list[str]]:
+    """The rows of COLUMNS (rich markup): a line a rule. `drills` None: the last drills could not be read; `notes`
+    adds markup to a table's flags."""
     rows: list[list[str]] = []
     for s in statuses:
-        notes = [f"[{'red' if f.kind in fail_on else 'yellow'}]{escape(f.message)}[/]" for f in s.issues]
+        flags = [f"[{'red' if f.kind in fail_on else 'yellow'}]{escape(f.message)}[/]" for f in s.issues]
         if s.by_default:
-            notes.append("[dim]by default (no plan tag)[/]")
-        if (drill := drill_note(drills.get(s.name), ctx.config.plans.get(s.plan or ""), now)) is not None:
-            notes.append(f"[dim]{escape(drill)}[/]")
+            flags.append("[dim]by default (no plan tag)[/]")
+        plan = plans.get(s.plan or "")
+        if drills is None:
+            if plan is not None and plan.drill is not None:
+                flags.append("[yellow]last drill unknown[/]")
+        elif (drill := drill_note(drills.get(s.name), plan, now)) is not None:
+            flags.append(f"[dim]{escape(drill)}[/]")
         if s.kind is not Kind.TABLE and s.plan is not None:
-            notes.append(f"[dim]a {s.kind.value} table[/]")
+            flags.append(f"[dim]a {s.kind.value} table[/]")
         if s.replicas:
-            notes.append(f"[dim]replicas {', '.join(s.replicas)}; backups in {s.backups_region}[/]")
+            flags.append(f"[dim]replicas {', '.join(s.replicas)}; backups in {s.backups_region}[/]")
         if s.earlier_backups:
-            notes.append(f"[dim]+{s.earlier_backups} backup(s) of {s.earlier_tables} earlier table(s)[/]")
+            flags.append(f"[dim]+{s.earlier_backups} backup(s) of {s.earlier_tables} earlier table(s)[/]")
+        flags += (notes or {}).get(s.name, [])
         for index, r in enumerate(s.rules or (None,)):
             first = index == 0
             last = "" if r is None else _last_backup(r)
@@ -126,13 +121,10 @@ def _render(
                     last,
                     f"{s.backups} ({format_size(s.backup_bytes)})" if first else "",
                     pitr_text(s.pitr) if first else "",
-                    "; ".join(notes) if first else "",
+                    "; ".join(flags) if first else "",
                 ]
             )
-    print_table(ctx.out, f"tablesafe status, {ctx.region}, {now:%Y-%m-%d %H:%M} UTC", COLUMNS, rows)
-    failing = sum(1 for s in statuses if s.fails(fail_on))
-    summary = f"{len(statuses)} tables, {failing} flagged"
-    ctx.out.print(f"[red]{summary}[/]" if failing else f"[green]{summary}[/]")
+    return rows
 
 
 def _last_backup(rule: RuleStatus) -> str:

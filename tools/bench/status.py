@@ -244,16 +244,30 @@ def status_figures(
 
 # -- the scenarios as `python -m tools.bench --only NAME` runs them ----------------------------------------------------
 
-SCENARIOS = ("status",)
-# Sizes by mode: the issue's 10,000 tables (full), a tenth of them (quick). Rates x5, as the other scale scenarios:
-# at AWS's own the full run's floor is 1,000 s of DescribeContinuousBackups (10/s), at x5 200 s.
+SCENARIOS = ("status", "status-org")
+# Sizes by mode: the issue's 10,000 tables (full), a tenth of them (quick), rates x5 as the other scale scenarios (at
+# AWS's own the full run's floor is 1,000 s of DescribeContinuousBackups at 10/s; at x5, 200 s). The organization:
+# 20 accounts of 500 tables each at AWS's own rates (a floor of 50 s in each, the accounts side by side); quick, 20
+# of 100 tables.
 SIZES = {
     "full": (StatusSeed(tables=10_000, tagged=5_000), Conditions(latency_ms=20.0, scale=5.0)),
     "quick": (StatusSeed(tables=1_000, tagged=500), Conditions(latency_ms=20.0, scale=5.0)),
 }
+ORG_SIZES = {
+    "full": (20, StatusSeed(tables=500, tagged=250), Conditions(latency_ms=20.0, scale=1.0)),
+    "quick": (20, StatusSeed(tables=100, tagged=50), Conditions(latency_ms=20.0, scale=1.0)),
+}
 
 
 def runs(cloud: Cloud, mode: str) -> dict[str, Callable[[], Result]]:
-    """Each scenario of this module, ready to run at `mode`'s sizes."""
+    """Each scenario of this module and of status_org, ready to run at `mode`'s sizes."""
+    from tools.bench.status_org import status_org  # it builds on this module
+
     seed, conditions = SIZES[mode]
-    return {"status": lambda: status(cloud, "status", seed=seed, conditions=conditions)}
+    accounts, org_seed, org_conditions = ORG_SIZES[mode]
+    return {
+        "status": lambda: status(cloud, "status", seed=seed, conditions=conditions),
+        "status-org": lambda: status_org(
+            cloud, "status-org", accounts=accounts, seed=org_seed, conditions=org_conditions
+        ),
+    }

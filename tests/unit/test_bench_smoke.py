@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tablesafe.backup.run import BackupReport
-from tools.bench import cut, model, scenarios, status
+from tools.bench import cut, model, scenarios, status, status_org
 from tools.bench.cloud import Cloud
 from tools.bench.scenarios import Conditions, PruneSeed
 from tools.bench.status import StatusSeed
@@ -101,6 +101,16 @@ def test_status_scenario_lists_every_table_as_seeded(cloud):
     assert result.extra["exit_code"] == 1  # the untagged tables are flagged unprotected
     assert result.figures.calls["DescribeContinuousBackups"] == 24
     assert result.figures.refused == {}
+
+
+def test_status_org_scenario_reaches_every_account_through_its_role(cloud):
+    seed = StatusSeed(tables=6, tagged=3, days=2, pitr_every=2, global_every=4)
+
+    result = status_org.status_org(cloud, "tiny-status-org", accounts=3, seed=seed, conditions=FAST)
+
+    assert result.problems == []  # every account reached, each of its tables as seeded
+    assert result.figures.calls["AssumeRole"] == 3
+    assert result.figures.calls["DescribeContinuousBackups"] == 3 * 6
 
 
 def test_tagged_tables_are_spread_evenly_through_the_names():

@@ -9,6 +9,7 @@ credentials, or on a role assumed in a member account), reads the clock once, an
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -102,8 +103,9 @@ def _statuses(
     as long as its slowest call needs, not their sum (docs/performance.md, Status)."""
     tables, backups = gateways.tables, gateways.backups
     pool = ThreadPoolExecutor(max_workers=SCAN_WORKERS + 2)  # the per-table reads, and the two listings
+    stop = threading.Event()  # set when the scan fails or is interrupted: the backups' listing stops at once
     try:
-        listed_backups = pool.submit(_backups_by_table, backups)
+        listed_backups = pool.submit(_backups_by_table, backups, stop)
         listed_tags = pool.submit(backups.find_tagged_tables, config.tag_key)
         names = tables.list_tables()
         progress.listed(len(names))
@@ -131,14 +133,18 @@ def _statuses(
                 found.append((details, pitr, tags))
         by_table = listed_backups.result()
     finally:
-        pool.shutdown(cancel_futures=True)  # after a failure, the reads not yet started are not made
+        stop.set()  # after a failure or Ctrl-C: the listing ends, and the reads not yet started are not made
+        pool.shutdown(cancel_futures=True)
     return [_assess(reading, tagged, by_table, region, config, now) for reading in found]
 
 
-def _backups_by_table(backups: DynamoDbGateway) -> dict[str, list[Backup]]:
-    """Every backup of the account and region (ListBackups of ALL types), by table name."""
+def _backups_by_table(backups: DynamoDbGateway, stop: threading.Event) -> dict[str, list[Backup]]:
+    """Every backup of the account and region (ListBackups of ALL types), by table name; what was listed so far
+    once `stop` is set (the scan has failed: nobody reads it)."""
     by_table: dict[str, list[Backup]] = defaultdict(list)
     for backup in backups.iter_backups(backup_type="ALL"):
+        if stop.is_set():
+            break
         by_table[backup.table_name].append(backup)
     return by_table
 

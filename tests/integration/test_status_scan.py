@@ -64,3 +64,26 @@ def test_a_backup_listing_that_fails_fails_the_scan(standin):
         scan_region(scan_gateways, region="us-east-1", account=None, config=CliConfig(), clock=lambda: NOW)
 
     assert raised.value.code == "AccessDeniedException"
+
+
+def test_a_read_that_fails_stops_the_backup_listing_instead_of_waiting_for_it(standin):
+    ddb = standin.client("dynamodb")
+    create_table(ddb, "orders", {"backup-plan": "daily"})
+    for number in range(1000):  # 11 pages of ListBackups
+        standin.add_foreign_backup("orders", f"theirs-{number:04d}")
+    standin.faults.set("ListBackups", latency_ms=300)  # 3.3 s to list them all
+    session = boto3.Session(region_name="us-east-1")
+    clients = table_clients(session, rate_limits=FAST)
+    stubber = Stubber(clients.dynamodb)  # the tables' client: ListTables, then DescribeTable refused
+    stubber.add_response("list_tables", {"TableNames": ["orders"]})
+    stubber.add_client_error("describe_table", "AccessDeniedException", "not authorized to perform: DescribeTable")
+    stubber.activate()
+    scan_gateways = ScanGateways(
+        tables=TableGateway(clients), backups=DynamoDbGateway(backup_clients(session, rate_limits=FAST))
+    )
+
+    with pytest.raises(GatewayError) as raised:
+        scan_region(scan_gateways, region="us-east-1", account=None, config=CliConfig(), clock=lambda: NOW)
+
+    assert raised.value.code == "AccessDeniedException"
+    assert standin.calls.count("ListBackups") <= 2  # stopped within its page, not after all 11

@@ -48,14 +48,16 @@ DEFAULT_PLANS: Final = {
 }
 
 # AWS's documented per-account limits, calls per second, from each operation's API reference ("You can call
-# CreateBackup at a maximum rate of 50 times per second", DeleteBackup 10, ListBackups 5, ListTagsOfResource 10)
-# and the Resource Groups Tagging API quotas (GetResources 15). Other calls are paced only by botocore's retries.
+# CreateBackup at a maximum rate of 50 times per second", DeleteBackup 10, ListBackups 5, ListTagsOfResource 10,
+# DescribeContinuousBackups 10) and the Resource Groups Tagging API quotas (GetResources 15). Other calls are paced
+# only by botocore's retries.
 DEFAULT_RATE_LIMITS: Final = {
     "CreateBackup": 50.0,
     "DeleteBackup": 10.0,
     "ListBackups": 5.0,
     "ListTagsOfResource": 10.0,
     "GetResources": 15.0,
+    "DescribeContinuousBackups": 10.0,
 }
 
 # Scheduler input keys (the JSON each schedule sends, also accepted from `aws lambda invoke`).

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 
+import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
+from moto.iam.models import iam_backends
 
 from tablesafe.constants import DEFAULT_RATE_LIMITS
 from tools.standin import StandIn
@@ -200,6 +203,32 @@ def test_rate_limit_throttles_beyond_the_bucket(standin: StandIn, ddb, orders) -
 
     assert outcomes == ["ok"] * 3 + ["ThrottlingException"] * 3
     assert standin.calls.snapshot()["ListBackups"] == {"ok": 4, "rate_limited": 3}
+
+
+def test_each_account_has_its_own_rate_limit_bucket(standin: StandIn, ddb) -> None:
+    other = "111111111111"  # a member account, reached through a role as `status --accounts` reaches it
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": standin.account_id}, "Action": "sts:AssumeRole"}]}
+    iam_backends[other]["aws"].create_role("reader", json.dumps(trust), "/", None, "", [], None)
+    role = f"arn:aws:iam::{other}:role/reader"
+    credentials = standin.client("sts").assume_role(RoleArn=role, RoleSessionName="rate-test")["Credentials"]
+    theirs = boto3.client(
+        "dynamodb",
+        endpoint_url=standin.endpoint_url,
+        region_name=standin.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        config=NO_RETRIES,
+    )
+    standin.faults.rate_limit("ListBackups", per_second=0.001, burst=1)
+
+    ddb.list_backups()
+    with pytest.raises(ClientError) as raised:
+        ddb.list_backups()
+    theirs.list_backups()  # the other account's quota is its own
+
+    assert error_code(raised.value) == "ThrottlingException"
+    assert standin.calls.snapshot()["ListBackups"] == {"ok": 2, "rate_limited": 1}
 
 
 def test_aws_documented_rate_limits(standin: StandIn) -> None:

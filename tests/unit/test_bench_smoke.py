@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 
 from tablesafe.backup.run import BackupReport
-from tools.bench import cut, model, scenarios
+from tools.bench import cut, model, scenarios, status, status_org
 from tools.bench.cloud import Cloud
 from tools.bench.scenarios import Conditions, PruneSeed
+from tools.bench.status import StatusSeed
 
 FAST = Conditions(latency_ms=0.0, scale=100.0)  # documented limits x100: the rates are never what a tiny run waits on
 
@@ -43,6 +45,72 @@ def test_minimum_calls_count_pages_as_aws_returns_them():
     assert model.list_backups_pages(100) == 2  # a full last page still carries LastEvaluatedBackupArn
     assert model.prune_minimum(5000, 1000, 5000, min_keep=3) == {"ListBackups": 51 + 30, "DeleteBackup": 5000}
     assert model.prune_per_table_listing(5000, 1000, 5000) == 51 + 1000 + 5000
+
+
+def test_status_floor_is_its_slowest_rate_limited_call():
+    # 10,000 tables, 5,000 tagged with 35 backups each: PITR state (10/s) bounds it, the listing (5/s) does not
+    assert model.status_floor(10_000, 5_000, 175_000, 50) == (1000.0, "DescribeContinuousBackups")
+    assert model.status_bounds(10_000, 5_000, 175_000, 50)["ListBackups"] == pytest.approx(1751 / 5)
+    assert model.status_floor(100, 100, 100 * 400, 0) == (pytest.approx(401 / 5), "ListBackups")  # 400 days each
+    assert model.status_minimum(250, 100, 0, 3) == {
+        "ListTables": 3,
+        "GetResources": 1,
+        "ListBackups": 1,  # an empty listing is one call
+        "DescribeTable": 250,
+        "DescribeContinuousBackups": 250,
+        "ListTagsOfResource": 3,
+        "GetFunctionConfiguration": 1,  # where the drill records are
+    }
+
+
+def test_status_seed_mixes_tagged_pitr_and_global_tables():
+    seed = StatusSeed(tables=20, tagged=10, days=3, pitr_every=4, global_every=4)
+
+    assert len(seed.tagged_names()) == 10 and seed.backups == 30
+    assert seed.pitr_names() == {"t00000", "t00004", "t00008", "t00012", "t00016"}
+    assert seed.global_names() == {"t00002", "t00007", "t00010", "t00015", "t00018"}
+    assert seed.tag_reads == 2  # the untagged global tables t00007 and t00015: their tags are not in GetResources
+
+
+def test_the_status_check_names_missing_and_wrong_tables(cloud):
+    seed = StatusSeed(tables=4, tagged=2, days=2, pitr_every=2, global_every=10)
+    now = datetime.now(UTC)
+    rows = [
+        {"table": "t00000", "plan": "daily", "backups": 2, "pitr": {"enabled": True}, "replicas": [], "flagKinds": [],
+         "rules": [{"lastBackupTime": seed.newest(now).isoformat()}]},
+        {"table": "t00001", "plan": None, "backups": 0, "pitr": {"enabled": False}, "replicas": [],
+         "flagKinds": ["unprotected"], "rules": []},
+        {"table": "t00002", "plan": "daily", "backups": 1, "pitr": {"enabled": True}, "replicas": [], "flagKinds": [],
+         "rules": [{"lastBackupTime": seed.newest(now).isoformat()}]},
+    ]  # fmt: skip
+
+    problems = status.check_status({"tables": rows}, seed, now)
+
+    assert problems == [
+        "1 tables are missing from the answer (first: ['t00003'])",
+        "backups wrong for 1 tables (first: ['t00002'])",
+    ]
+
+
+def test_status_scenario_lists_every_table_as_seeded(cloud):
+    seed = StatusSeed(tables=24, tagged=12, days=3, pitr_every=4, global_every=8)
+
+    result = status.status(cloud, "tiny-status", seed=seed, conditions=FAST)
+
+    assert result.problems == []  # every table with its plan, backups, last backup, PITR and replicas
+    assert result.extra["exit_code"] == 1  # the untagged tables are flagged unprotected
+    assert result.figures.calls["DescribeContinuousBackups"] == 24
+    assert result.figures.refused == {}
+
+
+def test_status_org_scenario_reaches_every_account_through_its_role(cloud):
+    seed = StatusSeed(tables=6, tagged=3, days=2, pitr_every=2, global_every=4)
+
+    result = status_org.status_org(cloud, "tiny-status-org", accounts=3, seed=seed, conditions=FAST)
+
+    assert result.problems == []  # every account reached, each of its tables as seeded
+    assert result.figures.calls["AssumeRole"] == 3
+    assert result.figures.calls["DescribeContinuousBackups"] == 3 * 6
 
 
 def test_tagged_tables_are_spread_evenly_through_the_names():

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tools.bench import export_items, model, scenarios
+from tools.bench import export_items, model, scenarios, status
 from tools.bench.cloud import Cloud, remote_cloud
 from tools.bench.cut import retention_cut
 from tools.bench.lambda_probe import ColdStart, MemoryRun, cold_start, invoke_measured, machine, scratch_dir
@@ -115,6 +115,7 @@ CLOUD_SCENARIOS = (
     "naive-prune",
     "memory",
     "find-items",
+    *status.SCENARIOS,
 )
 SCENARIOS = (*CLOUD_SCENARIOS, "coldstart")
 
@@ -247,6 +248,7 @@ def run_cloud_scenario(name: str, cloud: Cloud, sizes: Sizes, output: dict[str, 
         "naive-backup": lambda: naive_backup(cloud, name, sizes),
         "naive-prune": lambda: naive_prune(cloud, name, sizes),
         "find-items": lambda: export_items.find_items(cloud, name, items=1_000_000 if sizes is FULL else 50_000),
+        **status.runs(cloud, "full" if sizes is FULL else "quick"),
     }
     return runs[name]()
 

@@ -22,8 +22,18 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from moto.dynamodb.models.table import Backup as MotoBackup
+from moto.iam.models import iam_backends
+
 from tools.standin import StandIn
-from tools.standin.fidelity import GET_RESOURCES_MAX, Fidelity, _decode_token, _encode_token, _tags_match
+from tools.standin.fidelity import (
+    GET_RESOURCES_MAX,
+    BackupRecord,
+    Fidelity,
+    _decode_token,
+    _encode_token,
+    _tags_match,
+)
 
 KEY_SCHEMA = [{"AttributeName": "pk", "KeyType": "HASH"}]
 ATTRIBUTES = [{"AttributeName": "pk", "AttributeType": "S"}]
@@ -103,6 +113,10 @@ class Cloud:
     def endpoint(self) -> str:
         return self.standin.endpoint_url
 
+    def region(self) -> str:
+        """The stand-in's own region (the bench's single-region scenarios run there)."""
+        return self.standin.region
+
     def env(self) -> dict[str, str]:
         """What points boto3 at the stand-in (endpoint, fake credentials, region)."""
         return self.standin.env()
@@ -121,13 +135,15 @@ class Cloud:
             return {}
         return self.standin.faults.rate_limits(aws_documented=True, scale=rate_scale)
 
-    def create_tables(self, tables: Sequence[tuple[str, dict[str, str]]], region: str | None = None) -> None:
-        """On-demand tables with the given tags, written straight into moto's backend (of `region`, or the
-        stand-in's own)."""
+    def create_tables(
+        self, tables: Sequence[tuple[str, dict[str, str]]], region: str | None = None, account: str | None = None
+    ) -> None:
+        """On-demand tables with the given tags, written straight into moto's backend (of `region` and `account`, or
+        the stand-in's own)."""
         fidelity = self.standin.fidelity
         self.tag_index.clear()
         with fidelity.lock:
-            backend = fidelity.backend(self.standin.account_id, region or self.standin.region)
+            backend = fidelity.backend(account or self.standin.account_id, region or self.standin.region)
             for name, tags in tables:
                 backend.create_table(
                     name,
@@ -148,6 +164,76 @@ class Cloud:
         """Each of `tables` (existing in every one of `regions`) a global table with a replica in each."""
         for table in tables:
             self.standin.set_global_table(table, regions)
+
+    def enable_pitr(self, tables: Sequence[str], region: str | None = None, account: str | None = None) -> None:
+        """Point-in-time recovery on for each of `tables` (moto's backend, as UpdateContinuousBackups would)."""
+        fidelity = self.standin.fidelity
+        with fidelity.lock:
+            backend = fidelity.backend(account or self.standin.account_id, region or self.standin.region)
+            for table in tables:
+                backend.update_continuous_backups(table, {"PointInTimeRecoveryEnabled": True})
+
+    def set_replicas(
+        self, tables: Sequence[str], regions: list[str], region: str | None = None, account: str | None = None
+    ) -> None:
+        """Each of `tables` a global table whose DescribeTable (in `region` only) lists replicas in `regions`."""
+        for table in tables:
+            self.standin.fidelity.set_replicas(
+                account or self.standin.account_id, region or self.standin.region, table, regions
+            )
+
+    def create_role(self, account: str, role_name: str, trusted_account: str) -> str:
+        """A role in `account` that `trusted_account` may assume (the member accounts' read-only role); its ARN."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = iam_backends[account]["aws"].create_role(role_name, json.dumps(trust), "/", None, "", [], None)
+        return str(role.arn)
+
+    def seed_listed_backups(
+        self, backups: Sequence[tuple[str, str, datetime]], region: str | None = None, account: str | None = None
+    ) -> int:
+        """AVAILABLE USER backups (table, name, created) for listings: ListBackups and status see them as any other.
+
+        seed_backups deep-copies the table for every backup (moto's Backup does), too slow and too large for the
+        hundreds of thousands a status scenario lists; here one copy of each table stands for all its backups (what
+        DescribeBackup or a restore of one would read). ARNs are formed as AWS's (the table's ARN, /backup/, the
+        creation time in milliseconds and a suffix). Seeded oldest first, each lands at the end of the stand-in's
+        sorted listing. Returns how many were added."""
+        fidelity = self.standin.fidelity
+        account, region = account or self.standin.account_id, region or self.standin.region
+        copies: dict[str, MotoBackup] = {}
+        with fidelity.lock:
+            backend, state = fidelity.backend(account, region), fidelity.state(account, region)
+            for number, (table_name, name, created) in enumerate(sorted(backups, key=lambda b: (b[2], b[0]))):
+                table = backend.tables[table_name]
+                if table_name not in copies:
+                    copies[table_name] = MotoBackup(account, region, name, table, type_="USER")
+                millis = int(created.timestamp() * 1000)
+                arn = f"{table.table_arn}/backup/{millis:014d}-{number:08x}"
+                state.add(
+                    BackupRecord(
+                        arn=arn,
+                        name=name,
+                        table_name=table_name,
+                        table_arn=table.table_arn,
+                        table_id=fidelity.table_id(account, region, table),
+                        backup_type="USER",
+                        created=created,
+                        ready_at=0.0,
+                        size_bytes=0,
+                        item_count=0,
+                        moto=copies[table_name],
+                    )
+                )
+        return len(backups)
 
     def seed_backups(self, backups: Sequence[tuple[str, str, datetime]]) -> list[str]:
         """AVAILABLE USER backups (table, name, created), as if made days ago; returns their ARNs in order."""

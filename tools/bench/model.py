@@ -13,6 +13,7 @@ TIME_TARGET = 1.15  # a run within 1.15x of its floor
 CALLS_TARGET = 1.10  # API calls within 1.1x of the minimum
 COLD_START_TARGET = 1.3  # handler import within 1.3x of `import boto3`
 MEMORY_TARGET_MB = 128  # peak memory at 2,500 tables
+STATUS_TIME_TARGET = 2.0  # issue 17: status of 10,000 tables in under 2x the floor its calls' rates set
 
 
 def rate(operation: str, scale: float = 1.0) -> float:
@@ -78,6 +79,47 @@ def prune_floor(deletions: int, scale: float = 1.0) -> float:
 def listing_seconds(list_calls: int, scale: float = 1.0) -> float:
     """Seconds `list_calls` ListBackups take at ListBackups' rate (5/s): the prune's other bound."""
     return list_calls / rate("ListBackups", scale)
+
+
+def list_tables_pages(tables: int) -> int:
+    """ListTables calls to name `tables` tables, 100 a page (the stand-in's moto gives no token after a full last
+    page; AWS does not promise that either way, so a real account may take one more, empty, page)."""
+    return max(1, -(-tables // PAGE))
+
+
+def status_minimum(tables: int, tagged: int, backups: int, tag_reads: int) -> dict[str, int]:
+    """Fewest calls `tablesafe status` can make for one account and region: the table names, the plan tags (one
+    GetResources listing), every backup of the account (ListBackups of ALL types: each table's count, size and last
+    backup per rule), per table its description (replicas, TableId, restore) and PITR state, the tags of the tables
+    that need them and that GetResources did not give (`tag_reads`), and the drill function's configuration."""
+    return {
+        "ListTables": list_tables_pages(tables),
+        "GetResources": get_resources_pages(tagged),
+        "ListBackups": list_backups_pages(backups),
+        "DescribeTable": tables,
+        "DescribeContinuousBackups": tables,
+        "ListTagsOfResource": tag_reads,
+        "GetFunctionConfiguration": 1,
+    }
+
+
+def status_bounds(tables: int, tagged: int, backups: int, tag_reads: int, scale: float = 1.0) -> dict[str, float]:
+    """Seconds each rate-limited call of a status scan needs at its rate; they can all run side by side, so the
+    floor is the largest. DescribeTable and ListTables have no documented rate of their own (the control plane as
+    a whole throttles at 2,500 requests/s): they bound nothing."""
+    return {
+        "DescribeContinuousBackups": tables / rate("DescribeContinuousBackups", scale),
+        "ListBackups": list_backups_pages(backups) / rate("ListBackups", scale),
+        "GetResources": get_resources_pages(tagged) / rate("GetResources", scale),
+        "ListTagsOfResource": tag_reads / rate("ListTagsOfResource", scale),
+    }
+
+
+def status_floor(tables: int, tagged: int, backups: int, tag_reads: int, scale: float = 1.0) -> tuple[float, str]:
+    """Seconds a status scan cannot beat, and the operation that sets them."""
+    bounds = status_bounds(tables, tagged, backups, tag_reads, scale)
+    operation = max(bounds, key=lambda op: bounds[op])
+    return bounds[operation], operation
 
 
 def totals(calls: Mapping[str, Mapping[str, int]]) -> dict[str, int]:

@@ -74,7 +74,7 @@ class Faults:
         self._injected: Counter[str] = Counter()
         self._rngs: dict[str, random.Random] = {}
         self._limits: dict[str, tuple[float, float]] = {}  # operation -> (rate, burst)
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._buckets: dict[tuple[str, str, str], _Bucket] = {}  # (account, region, operation) -> its bucket
         self._active = False
 
     # -- configuration -------------------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ class Faults:
             raise ValueError(f"{operation}: burst={burst!r} must be at least 1")
         with self._lock:
             self._limits[operation] = (per_second, capacity)
-            self._buckets = {key: b for key, b in self._buckets.items() if key[1] != operation}
+            self._buckets = {key: b for key, b in self._buckets.items() if key[2] != operation}
             self._refresh()
 
     def rate_limits(
@@ -162,10 +162,13 @@ class Faults:
         rule = self.rule(operation)
         return rule.latency_ms / 1000.0 if rule else 0.0
 
-    def before(self, operation: str, region: str, tables: TableNames) -> str | None:
-        """Decide a fault that prevents the call: "rate_limited", "throttled", "error" or None."""
+    def before(self, operation: str, region: str, tables: TableNames, account: str = "") -> str | None:
+        """Decide a fault that prevents the call: "rate_limited", "throttled", "error" or None. Rate limits count
+        each account and region apart: AWS's are per account and Region ("You can call ListTagsOfResource up to 10
+        times per second, per account", API_ListTagsOfResource; "Each quota applies on a per-Region basis",
+        ServiceQuotas in the DynamoDB developer guide)."""
         with self._lock:
-            if operation in self._limits and not self._take(region, operation):
+            if operation in self._limits and not self._take(account, region, operation):
                 return "rate_limited"
             rule, key = self._applicable(operation, tables)
             if rule is None:
@@ -221,12 +224,12 @@ class Faults:
             rng = self._rngs[stream] = random.Random(stream)
         return rng
 
-    def _take(self, region: str, operation: str) -> bool:
+    def _take(self, account: str, region: str, operation: str) -> bool:
         rate, burst = self._limits[operation]
         now = time.monotonic()
-        bucket = self._buckets.get((region, operation))
+        bucket = self._buckets.get((account, region, operation))
         if bucket is None:
-            bucket = self._buckets[(region, operation)] = _Bucket(rate, burst, burst, now)
+            bucket = self._buckets[(account, region, operation)] = _Bucket(rate, burst, burst, now)
         bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.stamp) * bucket.rate)
         bucket.stamp = now
         if bucket.tokens >= 1.0:

@@ -161,7 +161,7 @@ class StandInApp:
             delay = self.faults.latency(operation)
             if delay:
                 time.sleep(delay)
-            prevented = self.faults.before(operation, call.region, call.tables)
+            prevented = self.faults.before(operation, call.region, call.tables, call.account)
             if prevented is not None:
                 error = self._injected_error(call, prevented)
                 self.calls.record(operation, prevented, error.code)

@@ -53,8 +53,8 @@ def retention_cut(
     limits = cloud.configure(latency_ms=conditions.latency_ms, rate_scale=conditions.scale)
     run_settings = bench_settings(limits, reserve)
     cloud.reset_calls()
-    # The prune runs in a process of its own, as in Lambda: its peak RSS is the prune's (interpreter, imports, clients
-    # and what the invocations hold), not the seed bookkeeping this process keeps to check the result.
+    # The prune runs in a process of its own, as in Lambda: its peak RSS (VmHWM) is the prune's (interpreter,
+    # imports, clients and what the invocations hold), not the seed bookkeeping this process keeps to check the result.
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         days, busy, cpu, peak_mb = pool.apply(_prune_days, (run_settings, now, budget, invocations_a_day, max_days))
@@ -121,7 +121,21 @@ def _prune_days(
         busy, cpu = busy + seconds, cpu + used
         if reports[-1].backlog == 0 or any(r.failure for r in reports):
             break
-    return days, busy, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return days, busy, cpu, peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's VmHWM is the peak of this program's own memory; getrusage's ru_maxrss is
+    not, in a spawned process: it keeps the peak of the process it was forked from (a large pytest worker or the
+    bench's seed bookkeeping) across the exec. ru_maxrss only where /proc is missing."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _one_day(

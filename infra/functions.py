@@ -91,7 +91,7 @@ class BackupFunctions(Construct):
             )
         )
         code = self.code = code_asset()  # also the drill function's (infra/drills.py)
-        self.leases = SlotLeaseTable(self, "SlotLeases")
+        self.leases = SlotLeaseTable(self, "SlotLeases", opt_out_tag=config.tag_key if config.default_plan else None)
         self.backup = self._function(
             "Backup",
             config,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, RemovalPolicy, Tags, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from tablesafe import constants
+from tablesafe.rules.opt_in import OPT_OUT_VALUE
 
 # What lease_table.py calls: a conditional PutItem to take a lease (answering the current item when the condition
 # fails), a conditional UpdateItem to hand it on or release it, GetItem to read it back. Nothing deletes an item:
@@ -19,9 +20,13 @@ TTL_ATTRIBUTE = "ttl"
 
 
 class SlotLeaseTable(Construct):
-    """An on-demand, encrypted table with TTL; `grant_holder` lets one function take and release leases in it."""
+    """An on-demand, encrypted table with TTL; `grant_holder` lets one function take and release leases in it.
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    `opt_out_tag`: under `tablesafe:defaultPlan`, the plan tag key, which the table then carries with the value
+    `none`: it is tablesafe's own coordination state, and the default plan would otherwise back it up, export it
+    (failing every run: it has no PITR) and drill it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, opt_out_tag: str | None = None) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
             self,
@@ -36,6 +41,8 @@ class SlotLeaseTable(Construct):
             # Leases only matter while their runs last; a deleted stack leaves nothing worth keeping.
             removal_policy=RemovalPolicy.DESTROY,
         )
+        if opt_out_tag is not None:
+            Tags.of(self.table).add(opt_out_tag, OPT_OUT_VALUE)
         Validations.of(self.table).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-DDB3",

@@ -209,3 +209,22 @@ def test_a_default_plan_reaches_the_functions_and_lets_the_backup_function_list_
 def test_without_a_default_plan_nothing_lists_every_table(template: Template) -> None:
     assert all(constants.ENV_DEFAULT_PLAN not in env for env in variables(template))
     assert [s for s in backup_statements(template) if s.get("Sid") == "ListTables"] == []
+
+
+def lease_table_tags(template: Template) -> list[dict[str, str]]:
+    (lease,) = [
+        t["Properties"]
+        for t in template.find_resources("AWS::DynamoDB::Table").values()
+        if t["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName") == "ttl"
+    ]
+    return lease.get("Tags", [])
+
+
+def test_under_a_default_plan_the_lease_table_opts_out_so_tablesafe_never_backs_up_its_own_leases() -> None:
+    template = user_template(plans=PLANS, tag_key="team:backup", default_plan="critical")
+    assert {"Key": "team:backup", "Value": "none"} in lease_table_tags(template)
+
+
+def test_without_a_default_plan_the_lease_table_carries_no_plan_tag(template: Template) -> None:
+    # `none` would be a plan tag like any other there: an unknown plan, flagged by status
+    assert all(tag["Key"] != "team:backup" for tag in lease_table_tags(template))

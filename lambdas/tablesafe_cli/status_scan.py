@@ -106,7 +106,7 @@ def _statuses(
     limit of its own (ListBackups 5/s, GetResources 15/s, DescribeContinuousBackups 10/s), so the scan takes about
     as long as its slowest call needs, not their sum (docs/performance.md, Status)."""
     tables, backups = gateways.tables, gateways.backups
-    pool = ThreadPoolExecutor(max_workers=SCAN_WORKERS + 2)  # the per-table reads, and the two listings
+    pool = ThreadPoolExecutor(max_workers=SCAN_WORKERS + 3)  # the per-table reads, and the three listings
     stop = threading.Event()  # set when the scan fails or is interrupted: the backups' listing stops at once
     try:
         listed_backups = pool.submit(_backups_by_table, backups, stop)

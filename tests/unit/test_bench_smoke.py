@@ -60,7 +60,10 @@ def test_status_floor_is_its_slowest_rate_limited_call():
         "DescribeContinuousBackups": 250,
         "ListTagsOfResource": 3,
         "GetFunctionConfiguration": 1,  # where the drill records are
+        "ListProtectedResources": 1,  # AWS Backup protects none of them: one empty page
+        "ListRecoveryPointsByResource": 0,
     }
+    assert model.status_minimum(10, 10, 0, 0, protected=1500)["ListProtectedResources"] == 2  # 1,000 a page
 
 
 def test_status_seed_mixes_tagged_pitr_and_global_tables():

@@ -13,6 +13,11 @@ TIME_TARGET = 1.15  # a run within 1.15x of its floor
 CALLS_TARGET = 1.10  # API calls within 1.1x of the minimum
 COLD_START_TARGET = 1.3  # handler import within 1.3x of `import boto3`
 MEMORY_TARGET_MB = 128  # peak memory at 2,500 tables
+# AWS Backup's list calls (ListProtectedResources, ListRecoveryPointsByResource): 20 calls/s each ("AWS Backup
+# endpoints and quotas"; all of AWS Backup's calls together 50/s), 1,000 items a page. REST calls: the stand-in does
+# not limit them and the CLI does not pace them (the Pacer reads X-Amz-Target).
+AWS_BACKUP_LIST_RATE = 20.0
+AWS_BACKUP_PAGE = 1000
 STATUS_TIME_TARGET = 2.0  # issue 17: status of 10,000 tables in under 2x the floor its calls' rates set
 
 
@@ -87,11 +92,12 @@ def list_tables_pages(tables: int) -> int:
     return max(1, -(-tables // PAGE))
 
 
-def status_minimum(tables: int, tagged: int, backups: int, tag_reads: int) -> dict[str, int]:
+def status_minimum(tables: int, tagged: int, backups: int, tag_reads: int, protected: int = 0) -> dict[str, int]:
     """Fewest calls `tablesafe status` can make for one account and region: the table names, the plan tags (one
     GetResources listing), every backup of the account (ListBackups of ALL types: each table's count, size and last
     backup per rule), per table its description (replicas, TableId, restore) and PITR state, the tags of the tables
-    that need them and that GetResources did not give (`tag_reads`), and the drill function's configuration."""
+    that need them and that GetResources did not give (`tag_reads`), the drill function's configuration, and AWS
+    Backup's: its protected resources (1,000 a page), the recovery points of the `protected` tables among them."""
     return {
         "ListTables": list_tables_pages(tables),
         "GetResources": get_resources_pages(tagged),
@@ -100,10 +106,14 @@ def status_minimum(tables: int, tagged: int, backups: int, tag_reads: int) -> di
         "DescribeContinuousBackups": tables,
         "ListTagsOfResource": tag_reads,
         "GetFunctionConfiguration": 1,
+        "ListProtectedResources": max(1, -(-protected // AWS_BACKUP_PAGE)),
+        "ListRecoveryPointsByResource": protected,
     }
 
 
-def status_bounds(tables: int, tagged: int, backups: int, tag_reads: int, scale: float = 1.0) -> dict[str, float]:
+def status_bounds(
+    tables: int, tagged: int, backups: int, tag_reads: int, scale: float = 1.0, protected: int = 0
+) -> dict[str, float]:
     """Seconds each rate-limited call of a status scan needs at its rate; they can all run side by side, so the
     floor is the largest. DescribeTable and ListTables have no documented rate of their own (the control plane as
     a whole throttles at 2,500 requests/s): they bound nothing."""
@@ -112,6 +122,8 @@ def status_bounds(tables: int, tagged: int, backups: int, tag_reads: int, scale:
         "ListBackups": list_backups_pages(backups) / rate("ListBackups", scale),
         "GetResources": get_resources_pages(tagged) / rate("GetResources", scale),
         "ListTagsOfResource": tag_reads / rate("ListTagsOfResource", scale),
+        "AWS Backup's listings": (max(1, -(-protected // AWS_BACKUP_PAGE)) + protected)
+        / (AWS_BACKUP_LIST_RATE * scale),
     }
 
 

@@ -16,6 +16,7 @@ from tablesafe.backup.cursor import RunCursor
 from tablesafe.backup.discovery import Discovery, select_tables
 from tablesafe.backup.passes import TimeBudget, run_pass
 from tablesafe.backup.pitr import PitrEnforcer
+from tablesafe.backup.read_ahead import read_ahead
 from tablesafe.backup.records import final_verdict, record
 from tablesafe.backup.replicas import ReplicaPolicy
 from tablesafe.backup.report import BackupReport, BackupRequest, Outcome, TableResult
@@ -88,7 +89,7 @@ class BackupRun:
         """The first invocation: discovery page by page, backing up each page's tables as it comes, once the
         slot's listing (side by side with the first page: separate rate limits) says what is there already."""
         discovery = Discovery(self.gateway, self.settings, self.request, self.report)
-        pages = discovery.pages()
+        pages = read_ahead(discovery.pages())  # at GetResources' own rate, not the backups' (read_ahead.py)
         self.replicas.tags = discovery.tags  # grows page by page, always before a table of the page is started
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slot-listing") as pool:
             # An error of discovery wins (the listing is waited for and dropped): no backup is started either way.

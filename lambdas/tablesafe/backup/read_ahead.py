@@ -30,7 +30,8 @@ def read_ahead(pages: Iterator[T], *, name: str = "discovery") -> Iterator[T]:
                 found.put(page)
         except Exception as error:  # handed to the consumer, which raises it in its own thread
             found.put(_Raised(error))
-        found.put(_END)
+        finally:  # whatever ends the thread, the consumer is never left waiting for a page that will not come
+            found.put(_END)
 
     threading.Thread(target=produce, name=f"{name}-read-ahead", daemon=True).start()
     return _consume(found)
